@@ -1,0 +1,1 @@
+"""Activities: the side effects of every job kind, one module per kind."""

@@ -1,0 +1,1 @@
+"""The thin HTTP layer: validates, calls a service, returns a schema."""

@@ -1,0 +1,72 @@
+"""The FastAPI application: clients and engines live for the app's lifespan."""
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from api.errors import install_error_handlers
+from api.routes import dead_letters, exports, file_objects, job_runs
+from conveyor.constants import CORRELATION_HEADER
+from conveyor.db import create_engine, create_session_maker
+from conveyor.logs import log_context
+from conveyor.settings import Settings, get_settings
+from conveyor.storage import create_s3_client, ensure_bucket
+from conveyor.temporal import connect
+from worker.main import WorkerDeps, parse_queues, run_workers
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings.database_url)
+    app.state.session_maker = create_session_maker(engine)
+    app.state.temporal = await connect(settings)
+    s3 = create_s3_client(settings)
+    await asyncio.to_thread(ensure_bucket, s3, settings.s3_bucket)
+    app.state.presign_s3 = create_s3_client(settings, settings.s3_public_endpoint_url or None)
+    workers = None
+    if settings.queue_workers_enabled:
+        deps = WorkerDeps(settings, app.state.session_maker, s3)
+        workers = asyncio.create_task(run_workers(app.state.temporal, deps, parse_queues(None)))
+    try:
+        yield
+    finally:
+        if workers is not None:
+            workers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await workers
+        await engine.dispose()
+
+
+async def _correlate(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Tags the request, its log lines and the jobs it starts with one correlation id."""
+    correlation_id = request.headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
+    request.state.correlation_id = correlation_id[:128]
+    with log_context(correlation_id=request.state.correlation_id):
+        response = await call_next(request)
+    response.headers[CORRELATION_HEADER] = request.state.correlation_id
+    return response
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Conveyor",
+        summary="Background jobs for SaaS products, on Temporal.",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings or get_settings()
+    app.middleware("http")(_correlate)
+    install_error_handlers(app)
+    for module in (exports, job_runs, dead_letters, file_objects):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,117 @@
+"""Response bodies, camelCased on the wire."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from conveyor.jobs.submit import Submission
+from conveyor.models import DeadLetter, ExportJob, FileObject, JobRun
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+class JobAccepted(Schema):
+    job_run_id: uuid.UUID
+    job_id: str
+    status: str
+    poll_url: str
+    created: bool
+
+    @classmethod
+    def of(cls, submission: Submission) -> dict[str, Any]:
+        run = submission.run
+        body = cls(
+            job_run_id=run.id,
+            job_id=run.job_id,
+            status=run.status,
+            poll_url=f"/api/job-runs/{run.id}",
+            created=submission.created,
+        )
+        return body.model_dump(by_alias=True, mode="json")
+
+
+class JobRunOut(Schema):
+    id: uuid.UUID
+    job_id: str
+    run_id: str | None
+    job_name: str
+    status: str
+    progress: int
+    attempt: int
+    user_id: str
+    entity_type: str
+    entity_id: str
+    error: str | None
+    result: dict[str, Any] | None
+    correlation_id: str | None
+    replay_of: uuid.UUID | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, run: JobRun) -> "JobRunOut":
+        return cls.model_validate(run)
+
+
+class JobRunPage(Schema):
+    items: list[JobRunOut]
+    next_cursor: str | None = None
+
+
+class ExportJobOut(Schema):
+    id: uuid.UUID
+    entity: str
+    format: str
+    filters: dict[str, Any]
+    status: str
+    row_count: int | None
+    file_object_id: uuid.UUID | None
+    download_url: str | None = None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, export: ExportJob) -> "ExportJobOut":
+        out = cls.model_validate(export)
+        if export.file_object_id is not None:
+            out.download_url = f"/api/file-objects/{export.file_object_id}/download"
+        return out
+
+
+class FileObjectOut(Schema):
+    id: uuid.UUID
+    content_type: str
+    size_bytes: int
+    sha256: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, file: FileObject) -> "FileObjectOut":
+        return cls.model_validate(file)
+
+
+class DeadLetterOut(Schema):
+    id: uuid.UUID
+    job_run_id: uuid.UUID
+    job_id: str
+    job_name: str
+    payload: dict[str, Any]
+    error: str
+    attempts: int
+    failed_at: datetime
+    replayed_job_id: str | None
+
+    @classmethod
+    def of(cls, dead_letter: DeadLetter) -> "DeadLetterOut":
+        return cls.model_validate(dead_letter)
+
+
+class ReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payload: dict[str, Any] | None = None

@@ -1,0 +1,1 @@
+"""Conveyor: background jobs for SaaS products on Temporal."""

@@ -1,0 +1,38 @@
+"""What a job kind tells the shared lifecycle about itself."""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conveyor.auth import Principal
+from conveyor.constants import JobName, TaskQueue
+from conveyor.jobs.payloads import JobRef, RetrySpec
+
+CreateEntity = Callable[[AsyncSession, Principal, uuid.UUID, Any], Awaitable[None]]
+BuildInput = Callable[[JobRef, RetrySpec, uuid.UUID, Any], Any]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job. Its workflow is registered under `name` as its workflow type.
+
+    Attributes:
+        payload_model: validates what a client (or an edited replay) submits.
+        create_entity: inserts the kind's domain row with the given id.
+        build_input: the workflow's input from the job, its retry policy and payload.
+    """
+
+    name: JobName
+    task_queue: TaskQueue
+    entity_type: str
+    payload_model: type[BaseModel]
+    default_max_attempts: int
+    create_entity: CreateEntity
+    build_input: BuildInput
+
+    def parse_payload(self, payload: dict[str, Any]) -> BaseModel:
+        return self.payload_model.model_validate(payload)

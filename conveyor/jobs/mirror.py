@@ -1,0 +1,94 @@
+"""Writes a job's transitions into `job_runs`, its domain row and `dead_letters`.
+
+Every write is guarded so a late or repeated one (an activity retried after a
+crash, a heartbeat racing the end) can never move a finished run backwards.
+"""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conveyor.constants import TERMINAL_STATUSES, JobStatus
+from conveyor.db import SessionMaker
+from conveyor.jobs.entities import sync_entity_status
+from conveyor.jobs.payloads import FinishJobInput
+from conveyor.models import DeadLetter, JobRun
+
+_NOT_FINISHED = JobRun.status.not_in([s.value for s in TERMINAL_STATUSES])
+
+
+class JobRunMirror:
+    """The `job_runs` side of the lifecycle, for activities to call."""
+
+    def __init__(self, session_maker: SessionMaker) -> None:
+        self._session_maker = session_maker
+
+    async def attempt_started(self, job_run_id: str, attempt: int) -> None:
+        async with self._session_maker.begin() as session:
+            run = await session.scalar(
+                update(JobRun)
+                .where(JobRun.id == uuid.UUID(job_run_id), _NOT_FINISHED)
+                .values(
+                    status=JobStatus.RUNNING.value,
+                    attempt=func.greatest(JobRun.attempt, attempt),
+                    started_at=func.coalesce(JobRun.started_at, func.now()),
+                )
+                .returning(JobRun)
+            )
+            if run is not None:
+                await sync_entity_status(session, run.entity_type, run.entity_id, run.status)
+
+    async def progress(self, job_run_id: str, percent: int) -> None:
+        async with self._session_maker.begin() as session:
+            await session.execute(
+                update(JobRun)
+                .where(JobRun.id == uuid.UUID(job_run_id), _NOT_FINISHED)
+                .values(progress=max(0, min(100, percent)))
+            )
+
+    async def finish(self, finish: FinishJobInput) -> bool:
+        """Records the end of a job; returns False when it had already ended."""
+        async with self._session_maker.begin() as session:
+            run = await session.scalar(
+                update(JobRun)
+                .where(JobRun.id == uuid.UUID(finish.job.job_run_id), _NOT_FINISHED)
+                .values(_finish_values(finish))
+                .returning(JobRun)
+            )
+            if run is None:
+                return False
+            await sync_entity_status(session, run.entity_type, run.entity_id, finish.status)
+            if finish.status == JobStatus.FAILED:
+                await _dead_letter(session, run)
+            return True
+
+
+def _finish_values(finish: FinishJobInput) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "status": finish.status,
+        "finished_at": func.now(),
+        "error": finish.error,
+        "result": finish.result or None,
+    }
+    if finish.status == JobStatus.COMPLETED:
+        values["progress"] = 100
+    return values
+
+
+async def _dead_letter(session: AsyncSession, run: JobRun) -> None:
+    await session.execute(
+        insert(DeadLetter)
+        .values(
+            org_id=run.org_id,
+            job_run_id=run.id,
+            job_id=run.job_id,
+            job_name=run.job_name,
+            payload=run.payload,
+            error=run.error or "failed",
+            attempts=max(run.attempt, 1),
+        )
+        .on_conflict_do_nothing(index_elements=[DeadLetter.job_run_id])
+    )

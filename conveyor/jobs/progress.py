@@ -1,0 +1,54 @@
+"""Heartbeats and progress for long activities, shared by every job kind."""
+
+import asyncio
+import contextlib
+from types import TracebackType
+
+from temporalio import activity
+
+from conveyor.jobs.mirror import JobRunMirror
+
+
+class ProgressReporter:
+    """Heartbeats on a steady beat and mirrors progress into `job_runs`.
+
+    The beat runs in its own task, so liveness does not depend on the work
+    loop reaching a heartbeat call (a slow S3 part, a long query); the
+    heartbeat is also how Temporal delivers a cancellation to the activity.
+    """
+
+    def __init__(self, mirror: JobRunMirror, job_run_id: str, interval: float = 1.0) -> None:
+        self._mirror = mirror
+        self._job_run_id = job_run_id
+        self._interval = interval
+        self._percent = 0
+        self._written = -1
+        self._task: asyncio.Task[None] | None = None
+
+    def update(self, done: int, total: int) -> None:
+        """Records `done` of `total`; 100 is kept for the mirror's COMPLETED write."""
+        if total > 0:
+            self._percent = min(99, done * 100 // total)
+
+    async def __aenter__(self) -> "ProgressReporter":
+        self._task = asyncio.create_task(self._beat())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _beat(self) -> None:
+        while True:
+            activity.heartbeat(self._percent)
+            if self._percent != self._written:
+                self._written = self._percent
+                await self._mirror.progress(self._job_run_id, self._percent)
+            await asyncio.sleep(self._interval)

@@ -1,0 +1,254 @@
+"""Starting a job: deterministic ids, dedupe windows, idempotency keys, one workflow.
+
+The order matters. The `job_runs` row and the domain row are committed first,
+then the workflow is started with the job id as its workflow id, so a workflow
+never runs without its rows. Concurrent identical requests compute the same job
+id; the unique index on `job_runs.job_id` lets exactly one insert win and the
+others read the winner's row. Starting is idempotent (`USE_EXISTING`), so a
+duplicate request also heals a job whose first start was lost.
+"""
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from conveyor.auth import Principal
+from conveyor.constants import (
+    RERUNNABLE_STATUSES,
+    SA_ENTITY_ID,
+    SA_ENTITY_TYPE,
+    SA_JOB_NAME,
+    SA_ORG_ID,
+    JobStatus,
+)
+from conveyor.errors import IdempotencyKeyReused, Unavailable
+from conveyor.jobs.kinds import JobKind
+from conveyor.jobs.payloads import JobRef, RetrySpec
+from conveyor.models import JobRun
+from conveyor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    principal: Principal
+    payload: BaseModel
+    idempotency_key: str | None = None
+    correlation_id: str | None = None
+    replay_of: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    run: JobRun
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Identity:
+    payload: dict[str, Any]
+    payload_hash: str
+    dedupe_key: str
+    window: timedelta
+
+
+class JobSubmitter:
+    """Submits jobs of any kind; built per request from the app's Temporal client."""
+
+    def __init__(self, session: AsyncSession, temporal: Client, settings: Settings) -> None:
+        self._session = session
+        self._temporal = temporal
+        self._settings = settings
+
+    async def submit(self, kind: JobKind, request: JobRequest) -> Submission:
+        """Returns the job this request maps to, creating and starting it if needed.
+
+        Raises:
+            IdempotencyKeyReused: the key was used with another payload.
+            Unavailable: the workflow engine could not be reached.
+        """
+        identity = self._identity(kind, request)
+        existing = await self._latest_run(request.principal, identity)
+        if existing is not None and existing.status not in RERUNNABLE_STATUSES:
+            await self._session.commit()
+            await self._ensure_started(kind, existing)
+            return Submission(existing, created=False)
+        run, created = await self._insert_run(kind, request, identity)
+        # Committed before the start so the workflow always finds its rows.
+        await self._session.commit()
+        await self._ensure_started(kind, run, fail_on_error=created)
+        return Submission(run, created)
+
+    async def start_existing(self, kind: JobKind, run: JobRun) -> None:
+        await self._ensure_started(kind, run)
+
+    def _identity(self, kind: JobKind, request: JobRequest) -> _Identity:
+        payload = request.payload.model_dump(mode="json")
+        payload_hash = _digest(json.dumps(payload, sort_keys=True, separators=(",", ":")))
+        scope = (request.principal.org_id, request.principal.user_id, kind.name.value)
+        if request.idempotency_key is not None:
+            key = _digest("\0".join((*scope, "key", request.idempotency_key)))
+            window = self._settings.idempotency_key_ttl_seconds
+        else:
+            key = _digest("\0".join((*scope, "payload", payload_hash)))
+            window = self._settings.dedupe_window(kind.name)
+        return _Identity(payload, payload_hash, key, timedelta(seconds=window))
+
+    async def _latest_run(self, principal: Principal, identity: _Identity) -> JobRun | None:
+        run = await self._session.scalar(
+            select(JobRun)
+            .where(
+                JobRun.org_id == principal.org_id,
+                JobRun.dedupe_key == identity.dedupe_key,
+                JobRun.queued_at > func.now() - identity.window,
+            )
+            .order_by(JobRun.queued_at.desc())
+            .limit(1)
+        )
+        if run is not None and run.payload_hash != identity.payload_hash:
+            raise _key_reused(run)
+        return run
+
+    async def _insert_run(
+        self, kind: JobKind, request: JobRequest, identity: _Identity
+    ) -> tuple[JobRun, bool]:
+        previous_runs = await self._session.scalar(
+            select(func.count()).where(JobRun.dedupe_key == identity.dedupe_key)
+        )
+        job_id = f"{kind.name.value}-{identity.dedupe_key[:24]}-{(previous_runs or 0) + 1}"
+        entity_id = uuid.uuid4()
+        inserted_id = await self._session.scalar(
+            insert(JobRun)
+            .values(
+                job_id=job_id,
+                job_name=kind.name.value,
+                task_queue=self._settings.task_queue(kind.task_queue),
+                org_id=request.principal.org_id,
+                user_id=request.principal.user_id,
+                entity_type=kind.entity_type,
+                entity_id=str(entity_id),
+                payload=identity.payload,
+                payload_hash=identity.payload_hash,
+                dedupe_key=identity.dedupe_key,
+                idempotency_key=request.idempotency_key,
+                correlation_id=request.correlation_id,
+                replay_of=request.replay_of,
+            )
+            .on_conflict_do_nothing(index_elements=[JobRun.job_id])
+            .returning(JobRun.id)
+        )
+        if inserted_id is None:
+            # A concurrent identical request won the insert; ours waited for its commit.
+            winner = await self._session.scalar(select(JobRun).where(JobRun.job_id == job_id))
+            assert winner is not None
+            if winner.payload_hash != identity.payload_hash:
+                raise _key_reused(winner)
+            return winner, False
+        await kind.create_entity(self._session, request.principal, entity_id, request.payload)
+        run = await self._session.get(JobRun, inserted_id)
+        assert run is not None
+        return run, True
+
+    async def _ensure_started(
+        self, kind: JobKind, run: JobRun, fail_on_error: bool = False
+    ) -> None:
+        if run.status != JobStatus.QUEUED:
+            return
+        try:
+            handle = await self._temporal.start_workflow(
+                kind.name.value,
+                kind.build_input(
+                    _job_ref(run),
+                    self._retry_spec(kind),
+                    uuid.UUID(run.entity_id),
+                    kind.parse_payload(run.payload),
+                ),
+                id=run.job_id,
+                task_queue=run.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=_search_attributes(run),
+            )
+        except WorkflowAlreadyStartedError:
+            return  # It ran and closed already; the mirror is catching up.
+        except RPCError as err:
+            log.error("could not start workflow", extra={"job_id": run.job_id})
+            if fail_on_error:
+                await self._mark_unstartable(run, err)
+            raise Unavailable(f"The workflow engine is unreachable: {err.message}") from err
+        if run.run_id is None and handle.first_execution_run_id:
+            run.run_id = handle.first_execution_run_id
+            await self._session.commit()
+
+    async def _mark_unstartable(self, run: JobRun, err: RPCError) -> None:
+        await self._session.execute(
+            update(JobRun)
+            .where(JobRun.id == run.id)
+            .values(
+                status=JobStatus.FAILED.value,
+                error=f"could not start the workflow: {err.message}",
+                finished_at=func.now(),
+            )
+        )
+        await self._session.commit()
+
+    def _retry_spec(self, kind: JobKind) -> RetrySpec:
+        return RetrySpec(
+            max_attempts=self._settings.max_attempts(kind.name, kind.default_max_attempts),
+            initial_interval_seconds=self._settings.retry_initial_interval_seconds,
+            max_interval_seconds=self._settings.retry_max_interval_seconds,
+            heartbeat_timeout_seconds=self._settings.heartbeat_timeout_seconds,
+        )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _key_reused(run: JobRun) -> IdempotencyKeyReused:
+    return IdempotencyKeyReused(
+        "This Idempotency-Key was already used with a different payload.",
+        jobId=run.job_id,
+        jobRunId=str(run.id),
+    )
+
+
+def _job_ref(run: JobRun) -> JobRef:
+    return JobRef(
+        job_run_id=str(run.id),
+        job_id=run.job_id,
+        job_name=run.job_name,
+        org_id=run.org_id,
+        user_id=run.user_id,
+        correlation_id=run.correlation_id,
+    )
+
+
+def _search_attributes(run: JobRun) -> TypedSearchAttributes:
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(SA_ORG_ID, run.org_id),
+            SearchAttributePair(SA_JOB_NAME, run.job_name),
+            SearchAttributePair(SA_ENTITY_TYPE, run.entity_type),
+            SearchAttributePair(SA_ENTITY_ID, run.entity_id),
+        ]
+    )

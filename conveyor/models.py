@@ -1,0 +1,155 @@
+"""SQLAlchemy models: the schema of ARCHITECTURE.md's data model.
+
+Every tenant-owned table carries `org_id`; queries always filter on it.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        dict[str, Any]: JSONB,
+        uuid.UUID: UUID(as_uuid=True),
+        datetime: DateTime(timezone=True),
+    }
+
+
+def _uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(primary_key=True, server_default=text("gen_random_uuid()"))
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(server_default=func.now())
+
+
+class JobRun(Base):
+    """One job as Temporal runs it; the API and SQL dashboards read this mirror."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        Index("ix_job_runs_org_queued", "org_id", text("queued_at DESC")),
+        Index("ix_job_runs_dedupe", "dedupe_key", text("queued_at DESC")),
+        Index("ix_job_runs_org_status", "org_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    job_id: Mapped[str] = mapped_column(Text, unique=True)
+    run_id: Mapped[str | None] = mapped_column(Text)
+    job_name: Mapped[str] = mapped_column(Text)
+    task_queue: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="QUEUED")
+    org_id: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[str] = mapped_column(Text)
+    entity_type: Mapped[str] = mapped_column(Text)
+    entity_id: Mapped[str] = mapped_column(Text)
+    progress: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    attempt: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]
+    payload: Mapped[dict[str, Any]]
+    payload_hash: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    replay_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dead_letters.id"))
+    correlation_id: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[datetime] = _created_at()
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class FileObject(Base):
+    __tablename__ = "file_objects"
+    __table_args__ = (UniqueConstraint("bucket", "key"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[str] = mapped_column(Text, index=True)
+    bucket: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class ExportJob(Base):
+    __tablename__ = "export_jobs"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[str] = mapped_column(Text, index=True)
+    user_id: Mapped[str] = mapped_column(Text)
+    entity: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    status: Mapped[str] = mapped_column(Text, server_default="QUEUED")
+    file_object_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("file_objects.id"))
+    row_count: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class DeadLetter(Base):
+    """A job that failed for good; replay starts a fresh job linked by `replay_of`."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[str] = mapped_column(Text, index=True)
+    job_run_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("job_runs.id", use_alter=True), unique=True
+    )
+    job_id: Mapped[str] = mapped_column(Text)
+    job_name: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]]
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    failed_at: Mapped[datetime] = _created_at()
+    replayed_job_id: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    """A bearer token, stored as its SHA-256: the plain token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text, server_default="")
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = _created_at()
+    revoked_at: Mapped[datetime | None]
+
+
+class Session(Base):
+    """The product's sample domain entity: a user's visit, what exports read."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_org_started", "org_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    duration_seconds: Mapped[int] = mapped_column(Integer)
+    country: Mapped[str] = mapped_column(Text)
+    device: Mapped[str] = mapped_column(Text)
+    page_views: Mapped[int] = mapped_column(Integer)
+    landing_page: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)

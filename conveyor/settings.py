@@ -1,0 +1,76 @@
+"""Configuration, read once from the environment (and an optional `.env`)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from conveyor.constants import TaskQueue
+
+
+class Settings(BaseSettings):
+    """Every knob Conveyor has; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "", description="SQLAlchemy URL (postgresql+asyncpg://...). Empty: embedded PostgreSQL."
+    )
+    temporal_address: str = Field("", description="host:port of Temporal. Empty: dev server.")
+    temporal_namespace: str = "default"
+    task_queue_prefix: str = Field("", description="Prefixed to every task queue name.")
+
+    s3_endpoint_url: str = Field("", description="S3 endpoint. Empty: embedded SeaweedFS.")
+    s3_public_endpoint_url: str = Field(
+        "", description="Endpoint used in presigned URLs when clients reach S3 by another name."
+    )
+    s3_bucket: str = "conveyor"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = "conveyor"
+    s3_secret_access_key: str = "conveyor"
+    s3_max_attempts: int = Field(3, ge=1, description="boto3's own retries per S3 call.")
+    presign_expiry_seconds: int = Field(900, ge=1, le=7 * 24 * 3600)
+
+    state_dir: Path = Path(".state")
+    log_level: str = "INFO"
+    queue_workers_enabled: bool = True
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    dedupe_window_seconds: int = Field(600, ge=0)
+    job_dedupe_windows: dict[str, int] = Field(
+        default_factory=dict, description='Per job name, e.g. {"export": 60}.'
+    )
+    idempotency_key_ttl_seconds: int = Field(24 * 3600, ge=1)
+    job_max_attempts: dict[str, int] = Field(
+        default_factory=dict, description='Per job name, e.g. {"export": 5}.'
+    )
+    retry_initial_interval_seconds: float = Field(1.0, gt=0)
+    retry_max_interval_seconds: float = Field(60.0, gt=0)
+    heartbeat_timeout_seconds: float = Field(10.0, gt=0)
+
+    export_part_size_mb: int = Field(8, ge=5, le=512)
+    export_upload_concurrency: int = Field(4, ge=1, le=32)
+    worker_max_concurrent_activities: int = Field(8, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            return "postgresql+asyncpg://" + url.split("://", 1)[1]
+        return url
+
+    def task_queue(self, queue: TaskQueue) -> str:
+        return f"{self.task_queue_prefix}{queue.value}"
+
+    def dedupe_window(self, job_name: str) -> int:
+        return self.job_dedupe_windows.get(job_name, self.dedupe_window_seconds)
+
+    def max_attempts(self, job_name: str, default: int) -> int:
+        return self.job_max_attempts.get(job_name, default)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

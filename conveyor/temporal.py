@@ -1,0 +1,51 @@
+"""Temporal client and the search attributes operators filter jobs by."""
+
+import asyncio
+import logging
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from conveyor.constants import SEARCH_ATTRIBUTES
+from conveyor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def connect(settings: Settings, wait_seconds: float = 30) -> Client:
+    """Connects, waiting a while for a server that is still starting."""
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace
+            )
+        except RuntimeError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    """Registers OrgId, JobName, EntityType and EntityId where they are missing."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+        for key in SEARCH_ATTRIBUTES
+        if key.name not in existing.custom_attributes
+    }
+    if not missing:
+        return
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    except RPCError as err:
+        log.warning("could not register search attributes %s: %s", sorted(missing), err.message)

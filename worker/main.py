@@ -1,0 +1,100 @@
+"""Builds and runs the workers for the task queues this process serves."""
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.export import ExportActivities
+from activities.job_runs import JobRunActivities
+from conveyor.constants import TaskQueue
+from conveyor.db import SessionMaker
+from conveyor.settings import Settings
+from conveyor.storage import S3Client
+from worker.interceptors import JobLogContextInterceptor
+from workflows.export import ExportWorkflow
+
+log = logging.getLogger("conveyor.worker")
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    settings: Settings
+    session_maker: SessionMaker
+    s3: S3Client
+
+
+@dataclass(frozen=True)
+class WorkerModule:
+    """What one task queue runs: its workflows and the activities they call."""
+
+    name: str
+    queue: TaskQueue
+    workflows: Sequence[type]
+    activities: Callable[[WorkerDeps], Sequence[Callable[..., Any]]]
+
+
+def _export_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
+    exports = ExportActivities(deps.session_maker, deps.s3, deps.settings)
+    return [exports.stream_export, JobRunActivities(deps.session_maker).finish_job]
+
+
+MODULES: dict[TaskQueue, WorkerModule] = {
+    TaskQueue.EXPORTS: WorkerModule(
+        "WorkerExportModule", TaskQueue.EXPORTS, [ExportWorkflow], _export_activities
+    ),
+}
+
+
+def parse_queues(names: str | None) -> list[TaskQueue]:
+    """`exports,ai` → the queues; empty means every queue that has a module."""
+    if not names:
+        return list(MODULES)
+    queues = []
+    for name in (part.strip() for part in names.split(",") if part.strip()):
+        try:
+            queue = TaskQueue(name)
+        except ValueError:
+            raise ValueError(f"unknown queue {name!r}; known: {_known()}") from None
+        if queue not in MODULES:
+            raise ValueError(f"no worker module serves queue {name!r} yet; known: {_known()}")
+        queues.append(queue)
+    return queues
+
+
+def _known() -> str:
+    return ", ".join(queue.value for queue in MODULES)
+
+
+def build_workers(client: Client, deps: WorkerDeps, queues: Sequence[TaskQueue]) -> list[Worker]:
+    executor = ThreadPoolExecutor(max_workers=deps.settings.worker_max_concurrent_activities)
+    return [
+        Worker(
+            client,
+            task_queue=deps.settings.task_queue(queue),
+            workflows=list(MODULES[queue].workflows),
+            activities=list(MODULES[queue].activities(deps)),
+            activity_executor=executor,
+            max_concurrent_activities=deps.settings.worker_max_concurrent_activities,
+            interceptors=[JobLogContextInterceptor()],
+        )
+        for queue in queues
+    ]
+
+
+async def run_workers(client: Client, deps: WorkerDeps, queues: Sequence[TaskQueue]) -> None:
+    """Runs until cancelled, logging one line per module as it starts."""
+    workers = build_workers(client, deps, queues)
+    for queue in queues:
+        log.info(
+            "%s started task_queue=%s",
+            MODULES[queue].name,
+            deps.settings.task_queue(queue),
+            extra={"task_queue": deps.settings.task_queue(queue)},
+        )
+    await asyncio.gather(*(worker.run() for worker in workers))

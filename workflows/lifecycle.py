@@ -1,0 +1,82 @@
+"""The lifecycle every job workflow runs its work inside.
+
+It reports the end of the job to the `job_runs` mirror exactly once:
+COMPLETED with the work's summary, FAILED (and dead-lettered) with a readable
+error once the work's retries are exhausted or its input is bad, or
+CANCELLED when the workflow is cancelled.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    TimeoutError,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from activities.job_runs import JobRunActivities
+    from conveyor.constants import JobStatus
+    from conveyor.jobs.payloads import FinishJobInput, JobRef
+
+T = TypeVar("T")
+
+# The mirror write must land eventually: a database outage delays it, never drops it.
+_MIRROR_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=0)
+
+
+async def run_job(
+    job: JobRef, work: Callable[[], Awaitable[T]], summarize: Callable[[T], dict[str, Any]]
+) -> T:
+    """Runs `work` and mirrors how it ended; re-raises failure and cancellation."""
+    try:
+        output = await work()
+    except asyncio.CancelledError:
+        await _finish(job, JobStatus.CANCELLED, error="cancelled on request")
+        raise
+    except ActivityError as err:
+        if isinstance(err.cause, CancelledError):
+            await _finish(job, JobStatus.CANCELLED, error="cancelled on request")
+            raise
+        message = describe_failure(err)
+        await _finish(job, JobStatus.FAILED, error=message)
+        raise ApplicationError(message, non_retryable=True) from err
+    await _finish(job, JobStatus.COMPLETED, result=summarize(output))
+    return output
+
+
+def describe_failure(err: ActivityError) -> str:
+    """The root cause in words a user can act on, not a stack of wrappers."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    if isinstance(cause, TimeoutError):
+        return f"{err.activity_type} timed out ({cause.type.name.lower() if cause.type else ''})"
+    return str(cause or err)
+
+
+async def _finish(
+    job: JobRef, status: JobStatus, result: dict[str, Any] | None = None, error: str | None = None
+) -> None:
+    workflow.logger.info("job %s", status.value.lower(), extra=_log_fields(job) | {"error": error})
+    await workflow.execute_activity_method(
+        JobRunActivities.finish_job,
+        FinishJobInput(job=job, status=status.value, result=result or {}, error=error),
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=_MIRROR_RETRY,
+    )
+
+
+def _log_fields(job: JobRef) -> dict[str, Any]:
+    return {
+        "correlation_id": job.correlation_id,
+        "org_id": job.org_id,
+        "job_id": job.job_id,
+        "job_name": job.job_name,
+    }
