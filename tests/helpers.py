@@ -1,0 +1,143 @@
+"""Building blocks the tests share: stacks, tenants, polling, downloads."""
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+
+from api.main import create_app
+from conveyor.auth import create_token
+from conveyor.db import SessionMaker, asyncpg_dsn
+from conveyor.settings import Settings
+from tests.faults import FaultyProxy
+
+TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+
+
+@dataclass(frozen=True)
+class Services:
+    database_url: str
+    s3_url: str
+    temporal_address: str
+    proxy: FaultyProxy
+
+
+@dataclass(frozen=True)
+class Tenant:
+    org_id: str
+    user_id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Stack:
+    """An API app with its in-process workers, reached through HTTP (ASGI)."""
+
+    settings: Settings
+    client: httpx.AsyncClient
+    session_maker: SessionMaker
+
+    async def new_tenant(self, user_id: str = "user-1") -> Tenant:
+        org_id = f"org-{uuid.uuid4().hex[:10]}"
+        async with self.session_maker.begin() as session:
+            token = await create_token(session, org_id, user_id)
+        return Tenant(org_id, user_id, token)
+
+    async def start_export(
+        self, tenant: Tenant, body: dict[str, Any], **headers: str
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/api/exports", json=body, headers={**tenant.headers, **headers}
+        )
+        assert response.status_code == 202, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def job_run(self, tenant: Tenant, job_run_id: str) -> dict[str, Any]:
+        response = await self.client.get(f"/api/job-runs/{job_run_id}", headers=tenant.headers)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def wait_for(
+        self,
+        tenant: Tenant,
+        job_run_id: str,
+        statuses: tuple[str, ...] = TERMINAL,
+        within: float = 60,
+        progress_at_least: int | None = None,
+    ) -> dict[str, Any]:
+        """Polls the job run until it reaches one of `statuses` (and progress)."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            run = await self.job_run(tenant, job_run_id)
+            reached = run["status"] in statuses and (
+                progress_at_least is None or run["progress"] >= progress_at_least
+            )
+            if reached:
+                return run
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"job run still {run['status']} after {within}s: {run}")
+            await asyncio.sleep(0.1)
+
+    async def download(self, tenant: Tenant, file_object_id: str) -> bytes:
+        response = await self.client.get(
+            f"/api/file-objects/{file_object_id}/download", headers=tenant.headers
+        )
+        assert response.status_code == 307, response.text
+        async with httpx.AsyncClient() as s3:
+            file = await s3.get(response.headers["location"])
+        assert file.status_code == 200
+        return file.content
+
+    async def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        async with self._connection() as connection:
+            return list(await connection.fetch(query, *args))
+
+    async def sql_many(self, query: str, rows: list[tuple[Any, ...]]) -> None:
+        async with self._connection() as connection:
+            await connection.executemany(query, rows)
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        connection = await asyncpg.connect(
+            asyncpg_dsn(self.settings.database_url), server_settings={"timezone": "UTC"}
+        )
+        try:
+            yield connection
+        finally:
+            await connection.close()
+
+
+def stack_settings(services: Services, prefix: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": services.database_url,
+        "temporal_address": services.temporal_address,
+        "s3_endpoint_url": services.s3_url,
+        "task_queue_prefix": prefix,
+        "retry_initial_interval_seconds": 0.1,
+        "retry_max_interval_seconds": 0.5,
+        "heartbeat_timeout_seconds": 5,
+        "log_level": "INFO",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@contextlib.asynccontextmanager
+async def start_stack(services: Services, prefix: str, **overrides: Any) -> AsyncIterator[Stack]:
+    settings = stack_settings(services, prefix, **overrides)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://conveyor") as client:
+            yield Stack(settings, client, app.state.session_maker)
