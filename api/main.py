@@ -14,7 +14,7 @@ from conveyor.db import create_engine, create_session_maker
 from conveyor.logs import log_context
 from conveyor.settings import Settings, get_settings
 from conveyor.storage import create_s3_client, ensure_bucket
-from conveyor.temporal import connect
+from conveyor.temporal import connect, ensure_search_attributes
 from worker.main import WorkerDeps, parse_queues, run_workers
 
 
@@ -24,6 +24,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings.database_url)
     app.state.session_maker = create_session_maker(engine)
     app.state.temporal = await connect(settings)
+    await ensure_search_attributes(app.state.temporal)
     s3 = create_s3_client(settings)
     await asyncio.to_thread(ensure_bucket, s3, settings.s3_bucket)
     app.state.presign_s3 = create_s3_client(settings, settings.s3_public_endpoint_url or None)

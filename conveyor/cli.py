@@ -5,7 +5,7 @@ import asyncio
 import re
 import sys
 
-from conveyor.settings import get_settings
+from conveyor.settings import Settings, get_settings
 
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -14,6 +14,15 @@ def _slug(value: str) -> str:
     if not _SLUG.match(value):
         raise argparse.ArgumentTypeError(f"{value!r}: use letters, digits, '_', '.', '-' (1-64)")
     return value
+
+
+_SERVICES = ("database_url", "temporal_address", "s3_endpoint_url")
+
+
+def _settings(*required: str) -> Settings:
+    settings = get_settings()
+    settings.require(*required)
+    return settings
 
 
 def _cmd_dev(_: argparse.Namespace) -> None:
@@ -27,9 +36,12 @@ def _cmd_api(args: argparse.Namespace) -> None:
 
     from api.main import create_app
     from conveyor.logs import configure_logging
+    from conveyor.memory import return_large_buffers_to_the_os
 
-    settings = get_settings()
+    settings = _settings(*_SERVICES)
     configure_logging(settings.log_level)
+    if settings.queue_workers_enabled:
+        return_large_buffers_to_the_os()
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.api_host,
@@ -40,14 +52,19 @@ def _cmd_api(args: argparse.Namespace) -> None:
 
 def _cmd_worker(args: argparse.Namespace) -> None:
     from conveyor.worker_process import run_worker_process
+    from worker.main import parse_queues
 
-    run_worker_process(get_settings(), args.queues)
+    try:
+        queues = parse_queues(args.queues)
+    except ValueError as err:
+        raise SystemExit(f"conveyor worker: {err}") from err
+    run_worker_process(_settings(*_SERVICES), queues)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> None:
     from conveyor import migrate
 
-    url = get_settings().database_url
+    url = _settings("database_url").database_url
     if args.action == "status":
         print(migrate.status(url))
     else:
@@ -60,7 +77,7 @@ def _cmd_tokens_create(args: argparse.Namespace) -> None:
     from conveyor.db import create_engine, create_session_maker
 
     async def create() -> str:
-        engine = create_engine(get_settings().database_url)
+        engine = create_engine(_settings("database_url").database_url)
         try:
             async with create_session_maker(engine).begin() as session:
                 return await create_token(session, args.org, args.user, args.name)
@@ -75,7 +92,7 @@ def _cmd_seed_sessions(args: argparse.Namespace) -> None:
     from conveyor.seed import seed_sessions
 
     inserted = asyncio.run(
-        seed_sessions(asyncpg_dsn(get_settings().database_url), args.org, args.count)
+        seed_sessions(asyncpg_dsn(_settings("database_url").database_url), args.org, args.count)
     )
     print(f"inserted {inserted} sessions for org {args.org}")
 

@@ -13,10 +13,22 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from temporalio import activity, workflow
+
 _context: ContextVar[dict[str, Any]] = ContextVar("conveyor_log_context", default={})  # noqa: B039
 
 # Fields a caller may pass through `extra=` that belong in the JSON line.
-_EXTRA_FIELDS = ("correlation_id", "org_id", "user_id", "job_id", "job_name", "task_queue")
+_EXTRA_FIELDS = (
+    "correlation_id",
+    "org_id",
+    "user_id",
+    "job_id",
+    "job_name",
+    "task_queue",
+    "error",
+    "temporal_workflow",
+    "temporal_activity",
+)
 
 
 @contextlib.contextmanager
@@ -53,6 +65,9 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO") -> None:
     """Routes every logger (ours, uvicorn's, temporalio's) through one JSON handler."""
+    # Temporal's context goes into its own JSON field rather than the message text.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

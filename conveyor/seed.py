@@ -25,8 +25,8 @@ SELECT $1,
            ELSE 'plain note without anything special in it at all'
        END
 FROM generate_series(1, $2::int) AS g,
-     LATERAL (SELECT now() - make_interval(secs => g * 37) AS started_at,
-                     (g * 7919) % 3600 AS duration) AS t
+     LATERAL (SELECT now() - make_interval(secs => g::bigint * 37) AS started_at,
+                     (g::bigint * 7919 % 3600)::int AS duration) AS t
 """
 
 

@@ -15,13 +15,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = Field(
-        "", description="SQLAlchemy URL (postgresql+asyncpg://...). Empty: embedded PostgreSQL."
+        "",
+        description="postgresql+asyncpg://...; `conveyor dev` starts one when empty.",
     )
-    temporal_address: str = Field("", description="host:port of Temporal. Empty: dev server.")
+    temporal_address: str = Field(
+        "", description="host:port of Temporal; `conveyor dev` starts one when empty."
+    )
     temporal_namespace: str = "default"
     task_queue_prefix: str = Field("", description="Prefixed to every task queue name.")
 
-    s3_endpoint_url: str = Field("", description="S3 endpoint. Empty: embedded SeaweedFS.")
+    s3_endpoint_url: str = Field(
+        "", description="S3 endpoint; `conveyor dev` starts SeaweedFS when empty."
+    )
     s3_public_endpoint_url: str = Field(
         "", description="Endpoint used in presigned URLs when clients reach S3 by another name."
     )
@@ -60,6 +65,15 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             return "postgresql+asyncpg://" + url.split("://", 1)[1]
         return url
+
+    def require(self, *names: str) -> None:
+        """Fails fast, naming the variables a command needs but did not get."""
+        missing = [name.upper() for name in names if not getattr(self, name)]
+        if missing:
+            raise SystemExit(
+                f"{', '.join(missing)} not set: `make run` starts embedded services,"
+                " or set them to your own (see the README's configuration table)."
+            )
 
     def task_queue(self, queue: TaskQueue) -> str:
         return f"{self.task_queue_prefix}{queue.value}"

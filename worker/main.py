@@ -5,6 +5,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -82,6 +83,9 @@ def build_workers(client: Client, deps: WorkerDeps, queues: Sequence[TaskQueue])
             activity_executor=executor,
             max_concurrent_activities=deps.settings.worker_max_concurrent_activities,
             interceptors=[JobLogContextInterceptor()],
+            # Heartbeats carry cancellation back to the activity; throttling them
+            # to 80% of the heartbeat timeout would let a cancel wait ~8 s.
+            max_heartbeat_throttle_interval=timedelta(seconds=1),
         )
         for queue in queues
     ]

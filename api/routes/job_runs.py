@@ -7,7 +7,6 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import CurrentPrincipal, SessionDep, TemporalDep
 from api.schemas import JobRunOut, JobRunPage
-from conveyor.constants import JobStatus
 from conveyor.jobs.mirror import JobRunMirror
 from conveyor.jobs.queries import cancel_run, get_run, list_runs
 
@@ -25,7 +24,7 @@ async def read_job_run(
 async def list_job_runs(
     session: SessionDep,
     principal: CurrentPrincipal,
-    status: JobStatus | None = None,
+    status: Annotated[str | None, Query(description="QUEUED, RUNNING, COMPLETED, ...")] = None,
     job_name: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,

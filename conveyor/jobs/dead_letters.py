@@ -8,10 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conveyor.auth import Principal
-from conveyor.errors import BadRequest, NotFound, describe_validation
+from conveyor.errors import (
+    BadRequest,
+    Conflict,
+    IdempotencyKeyReused,
+    NotFound,
+    describe_validation,
+)
 from conveyor.jobs.catalog import JOB_KINDS
 from conveyor.jobs.submit import JobRequest, JobSubmitter, Submission
-from conveyor.models import DeadLetter
+from conveyor.models import DeadLetter, JobRun
 
 
 async def list_dead_letters(
@@ -68,16 +74,24 @@ async def replay(
         parsed = kind.parse_payload(payload if payload is not None else dead_letter.payload)
     except ValidationError as err:
         raise BadRequest(f"invalid payload: {describe_validation(err.errors())}") from err
-    # The link is committed by the request's session, which loaded the dead letter.
-    submission = await submitter.submit(
-        kind,
-        JobRequest(
-            principal=Principal(dead_letter.org_id, principal.user_id),
-            payload=parsed,
-            idempotency_key=f"replay:{dead_letter.id}",
-            correlation_id=correlation_id,
-            replay_of=dead_letter.id,
-        ),
+    # The replay runs as the failed job's user, so replaying is idempotent per
+    # dead letter whoever in the org asks, and usage stays with that user.
+    failed_run = await submitter.session.get(JobRun, dead_letter.job_run_id)
+    assert failed_run is not None
+    request = JobRequest(
+        principal=Principal(dead_letter.org_id, failed_run.user_id),
+        payload=parsed,
+        idempotency_key=f"replay:{dead_letter.id}",
+        correlation_id=correlation_id,
+        replay_of=dead_letter.id,
     )
+    try:
+        submission = await submitter.submit(kind, request)
+    except IdempotencyKeyReused as err:
+        raise Conflict(
+            f"dead letter {dead_letter.id} was already replayed with a different payload",
+            **err.details,
+        ) from err
+    # Committed by the request's session, which loaded the dead letter.
     dead_letter.replayed_job_id = submission.run.job_id
     return submission

@@ -2,11 +2,14 @@
 
 import asyncio
 import contextlib
+import logging
 from types import TracebackType
 
 from temporalio import activity
 
 from conveyor.jobs.mirror import JobRunMirror
+
+log = logging.getLogger(__name__)
 
 
 class ProgressReporter:
@@ -45,10 +48,19 @@ class ProgressReporter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def _write_progress(self, percent: int) -> None:
+        # The bar may lag during a database blip; the heartbeat must not stop,
+        # or Temporal would time out and restart the whole activity.
+        try:
+            await self._mirror.progress(self._job_run_id, percent)
+        except Exception:
+            log.warning("could not record progress", exc_info=True)
+        else:
+            self._written = percent
+
     async def _beat(self) -> None:
         while True:
             activity.heartbeat(self._percent)
             if self._percent != self._written:
-                self._written = self._percent
-                await self._mirror.progress(self._job_run_id, self._percent)
+                await self._write_progress(self._percent)
             await asyncio.sleep(self._interval)

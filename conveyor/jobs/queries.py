@@ -38,6 +38,8 @@ async def list_runs(
     """Newest first, keyset-paginated so pages stay stable while jobs are added."""
     query = select(JobRun).where(JobRun.org_id == principal.org_id)
     if status:
+        if status.upper() not in JobStatus.__members__:
+            raise BadRequest(f"unknown status {status!r}; allowed: {', '.join(JobStatus)}")
         query = query.where(JobRun.status == status.upper())
     if job_name:
         query = query.where(JobRun.job_name == job_name)

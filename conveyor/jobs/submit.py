@@ -75,7 +75,7 @@ class JobSubmitter:
     """Submits jobs of any kind; built per request from the app's Temporal client."""
 
     def __init__(self, session: AsyncSession, temporal: Client, settings: Settings) -> None:
-        self._session = session
+        self.session = session
         self._temporal = temporal
         self._settings = settings
 
@@ -89,12 +89,12 @@ class JobSubmitter:
         identity = self._identity(kind, request)
         existing = await self._latest_run(request.principal, identity)
         if existing is not None and existing.status not in RERUNNABLE_STATUSES:
-            await self._session.commit()
+            await self.session.commit()
             await self._ensure_started(kind, existing)
             return Submission(existing, created=False)
         run, created = await self._insert_run(kind, request, identity)
         # Committed before the start so the workflow always finds its rows.
-        await self._session.commit()
+        await self.session.commit()
         await self._ensure_started(kind, run, fail_on_error=created)
         return Submission(run, created)
 
@@ -114,7 +114,7 @@ class JobSubmitter:
         return _Identity(payload, payload_hash, key, timedelta(seconds=window))
 
     async def _latest_run(self, principal: Principal, identity: _Identity) -> JobRun | None:
-        run = await self._session.scalar(
+        run = await self.session.scalar(
             select(JobRun)
             .where(
                 JobRun.org_id == principal.org_id,
@@ -131,12 +131,12 @@ class JobSubmitter:
     async def _insert_run(
         self, kind: JobKind, request: JobRequest, identity: _Identity
     ) -> tuple[JobRun, bool]:
-        previous_runs = await self._session.scalar(
+        previous_runs = await self.session.scalar(
             select(func.count()).where(JobRun.dedupe_key == identity.dedupe_key)
         )
         job_id = f"{kind.name.value}-{identity.dedupe_key[:24]}-{(previous_runs or 0) + 1}"
         entity_id = uuid.uuid4()
-        inserted_id = await self._session.scalar(
+        inserted_id = await self.session.scalar(
             insert(JobRun)
             .values(
                 job_id=job_id,
@@ -158,13 +158,13 @@ class JobSubmitter:
         )
         if inserted_id is None:
             # A concurrent identical request won the insert; ours waited for its commit.
-            winner = await self._session.scalar(select(JobRun).where(JobRun.job_id == job_id))
+            winner = await self.session.scalar(select(JobRun).where(JobRun.job_id == job_id))
             assert winner is not None
             if winner.payload_hash != identity.payload_hash:
                 raise _key_reused(winner)
             return winner, False
-        await kind.create_entity(self._session, request.principal, entity_id, request.payload)
-        run = await self._session.get(JobRun, inserted_id)
+        await kind.create_entity(self.session, request.principal, entity_id, request.payload)
+        run = await self.session.get(JobRun, inserted_id)
         assert run is not None
         return run, True
 
@@ -197,10 +197,10 @@ class JobSubmitter:
             raise Unavailable(f"The workflow engine is unreachable: {err.message}") from err
         if run.run_id is None and handle.first_execution_run_id:
             run.run_id = handle.first_execution_run_id
-            await self._session.commit()
+            await self.session.commit()
 
     async def _mark_unstartable(self, run: JobRun, err: RPCError) -> None:
-        await self._session.execute(
+        await self.session.execute(
             update(JobRun)
             .where(JobRun.id == run.id)
             .values(
@@ -209,7 +209,7 @@ class JobSubmitter:
                 finished_at=func.now(),
             )
         )
-        await self._session.commit()
+        await self.session.commit()
 
     def _retry_spec(self, kind: JobKind) -> RetrySpec:
         return RetrySpec(
