@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from api.errors import install_error_handlers
-from api.routes import dead_letters, exports, file_objects, job_runs
+from api.routes import ai_tasks, dead_letters, exports, file_objects, job_runs, metrics
 from conveyor.constants import CORRELATION_HEADER
 from conveyor.db import create_engine, create_session_maker
 from conveyor.logs import log_context
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     app.middleware("http")(_correlate)
     install_error_handlers(app)
-    for module in (exports, job_runs, dead_letters, file_objects):
+    for module in (exports, ai_tasks, job_runs, dead_letters, file_objects, metrics):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

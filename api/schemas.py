@@ -2,13 +2,14 @@
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from conveyor.jobs.submit import Submission
-from conveyor.models import DeadLetter, ExportJob, FileObject, JobRun
+from conveyor.models import AiTask, DeadLetter, ExportJob, FileObject, JobRun
 
 
 class Schema(BaseModel):
@@ -93,6 +94,31 @@ class FileObjectOut(Schema):
     @classmethod
     def of(cls, file: FileObject) -> "FileObjectOut":
         return cls.model_validate(file)
+
+
+class AiTaskOut(Schema):
+    id: uuid.UUID
+    job_run_id: uuid.UUID | None = None
+    type: str
+    status: str
+    model: str
+    input: dict[str, Any]
+    output: dict[str, Any] | None
+    tokens_in: int
+    tokens_out: int
+    cost_cents: Decimal
+    calls: int
+    price_version: str | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, task: AiTask, job_run_id: uuid.UUID | None = None) -> "AiTaskOut":
+        out = cls.model_validate(task)
+        out.job_run_id = job_run_id
+        return out
 
 
 class DeadLetterOut(Schema):

@@ -18,6 +18,7 @@ class TaskQueue(StrEnum):
 
 class JobName(StrEnum):
     EXPORT = "export"
+    AI_TASK = "ai_task"
 
 
 class JobStatus(StrEnum):

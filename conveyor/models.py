@@ -5,6 +5,7 @@ Every tenant-owned table carries `org_id`; queries always filter on it.
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -13,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     SmallInteger,
     Text,
     UniqueConstraint,
@@ -101,6 +103,32 @@ class ExportJob(Base):
     file_object_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("file_objects.id"))
     row_count: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = _created_at()
+
+
+class AiTask(Base):
+    """An AI text task: its input, the model's output, and what it cost."""
+
+    __tablename__ = "ai_tasks"
+    __table_args__ = (Index("ix_ai_tasks_org_created", "org_id", text("created_at DESC")),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    input: Mapped[dict[str, Any]]
+    model: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="QUEUED")
+    output: Mapped[dict[str, Any] | None]
+    tokens_in: Mapped[int] = mapped_column(Integer, server_default="0")
+    tokens_out: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Exact: a summary costs fractions of a cent, and sums must not drift.
+    cost_cents: Mapped[Decimal] = mapped_column(Numeric, server_default="0")
+    price_version: Mapped[str | None] = mapped_column(Text)
+    calls: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
 
 
 class DeadLetter(Base):

@@ -1,5 +1,6 @@
 """Configuration, read once from the environment (and an optional `.env`)."""
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,6 +56,25 @@ class Settings(BaseSettings):
     retry_max_interval_seconds: float = Field(60.0, gt=0)
     heartbeat_timeout_seconds: float = Field(10.0, gt=0)
 
+    openai_api_key: str = Field("", description="Empty: the offline provider answers.")
+    openai_base_url: str = Field("", description="Any OpenAI-compatible server.")
+    openai_timeout_seconds: float = Field(120.0, gt=0)
+    ai_prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Price overrides in USD per 1M tokens, e.g. {"gpt-4o-mini": {"input": 0.15}}.',
+    )
+    ai_max_content_chars: int = Field(200_000, ge=1)
+    ai_chunk_tokens: int = Field(
+        0, ge=0, description="Largest input per model call; 0: the model's context window."
+    )
+    ai_monthly_limit_cents: Decimal | None = Field(
+        None, ge=0, description="Default monthly AI spend limit per org; empty: no limit."
+    )
+    ai_org_monthly_limits_cents: dict[str, Decimal] = Field(
+        default_factory=dict, description='Per org, e.g. {"acme": 500}.'
+    )
+    ai_max_concurrent_activities: int = Field(32, ge=1)
+
     export_part_size_mb: int = Field(8, ge=5, le=512)
     export_upload_concurrency: int = Field(4, ge=1, le=32)
     worker_max_concurrent_activities: int = Field(8, ge=1)
@@ -80,6 +100,9 @@ class Settings(BaseSettings):
 
     def dedupe_window(self, job_name: str) -> int:
         return self.job_dedupe_windows.get(job_name, self.dedupe_window_seconds)
+
+    def ai_monthly_limit(self, org_id: str) -> Decimal | None:
+        return self.ai_org_monthly_limits_cents.get(org_id, self.ai_monthly_limit_cents)
 
     def max_attempts(self, job_name: str, default: int) -> int:
         return self.job_max_attempts.get(job_name, default)

@@ -20,6 +20,7 @@ from conveyor import devstack, migrate
 from conveyor.constants import SEARCH_ATTRIBUTES
 from tests.faults import FaultyProxy
 from tests.helpers import Services, Stack, start_stack
+from tests.openai_stub import OpenAIStub, running_stub
 
 
 @pytest.fixture(scope="session")
@@ -78,5 +79,32 @@ async def faulty_stack(services: Services) -> AsyncIterator[Stack]:
         s3_max_attempts=1,
         export_part_size_mb=5,
         heartbeat_timeout_seconds=2,
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+async def openai_stub() -> AsyncIterator[OpenAIStub]:
+    async with running_stub(OpenAIStub()) as stub:
+        yield stub
+
+
+@pytest.fixture
+def stub(openai_stub: OpenAIStub) -> Iterator[OpenAIStub]:
+    openai_stub.reset()
+    yield openai_stub
+    openai_stub.reset()
+
+
+@pytest.fixture(scope="session")
+async def ai_stack(services: Services, openai_stub: OpenAIStub) -> AsyncIterator[Stack]:
+    """A stack whose AI tasks go to the local OpenAI-compatible stub, in small chunks."""
+    async with start_stack(
+        services,
+        f"ai-{uuid.uuid4().hex[:8]}-",
+        openai_api_key="test-key",
+        openai_base_url=openai_stub.base_url,
+        ai_chunk_tokens=200,
+        ai_max_content_chars=20_000,
     ) as stack:
         yield stack

@@ -9,12 +9,16 @@ from typing import Any
 
 import asyncpg
 import httpx
+from temporalio.client import Client
 
 from api.main import create_app
 from conveyor.auth import create_token
+from conveyor.constants import TaskQueue
 from conveyor.db import SessionMaker, asyncpg_dsn
 from conveyor.settings import Settings
+from conveyor.storage import create_s3_client
 from tests.faults import FaultyProxy
+from worker.main import WorkerDeps, build_workers
 
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 
@@ -55,12 +59,20 @@ class Stack:
     async def start_export(
         self, tenant: Tenant, body: dict[str, Any], **headers: str
     ) -> dict[str, Any]:
-        response = await self.client.post(
-            "/api/exports", json=body, headers={**tenant.headers, **headers}
-        )
+        return await self.start("/api/exports", tenant, body, **headers)
+
+    async def start(
+        self, path: str, tenant: Tenant, body: dict[str, Any], **headers: str
+    ) -> dict[str, Any]:
+        response = await self.client.post(path, json=body, headers={**tenant.headers, **headers})
         assert response.status_code == 202, response.text
         result: dict[str, Any] = response.json()
         return result
+
+    async def get(self, tenant: Tenant, path: str) -> Any:
+        response = await self.client.get(path, headers=tenant.headers)
+        assert response.status_code == 200, response.text
+        return response.json()
 
     async def job_run(self, tenant: Tenant, job_run_id: str) -> dict[str, Any]:
         response = await self.client.get(f"/api/job-runs/{job_run_id}", headers=tenant.headers)
@@ -116,6 +128,15 @@ class Stack:
             yield connection
         finally:
             await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def in_process_worker(stack: Stack, queue: TaskQueue) -> AsyncIterator[None]:
+    """A worker for one queue of `stack`, for stacks started without workers."""
+    client = await Client.connect(stack.settings.temporal_address)
+    deps = WorkerDeps(stack.settings, stack.session_maker, create_s3_client(stack.settings))
+    async with build_workers(client, deps, [queue])[0]:
+        yield
 
 
 def stack_settings(services: Services, prefix: str, **overrides: Any) -> Settings:

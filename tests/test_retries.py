@@ -3,16 +3,12 @@
 import uuid
 
 import pytest
-from temporalio.client import Client
 
 from conveyor.constants import TaskQueue
 from conveyor.exports import registry
-from conveyor.settings import Settings
-from conveyor.storage import create_s3_client
 from tests.conftest import Services
 from tests.faults import FaultyProxy
-from tests.helpers import Stack, Tenant, start_stack
-from worker.main import WorkerDeps, build_workers
+from tests.helpers import Stack, Tenant, in_process_worker, start_stack
 
 SESSIONS_CSV = {"entity": "sessions", "format": "csv"}
 
@@ -131,15 +127,9 @@ async def test_payload_the_worker_cannot_honour_fails_at_once(
         tenant = await stack.new_tenant()
         accepted = await stack.start_export(tenant, {"entity": "job_runs"})
         monkeypatch.delitem(registry.ENTITIES, "job_runs")
-        worker = _worker(stack.settings, stack, await Client.connect(services.temporal_address))
-        async with worker:
+        async with in_process_worker(stack, TaskQueue.EXPORTS):
             run = await stack.wait_for(tenant, accepted["jobRunId"])
 
     assert run["status"] == "FAILED"
     assert run["attempt"] == 1
     assert run["error"].startswith("entity 'job_runs' is not exportable")
-
-
-def _worker(settings: Settings, stack: Stack, client: Client):  # type: ignore[no-untyped-def]
-    deps = WorkerDeps(settings, stack.session_maker, create_s3_client(settings))
-    return build_workers(client, deps, [TaskQueue.EXPORTS])[0]

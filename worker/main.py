@@ -3,7 +3,6 @@
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -11,13 +10,16 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.ai_task import AiTaskActivities
 from activities.export import ExportActivities
 from activities.job_runs import JobRunActivities
+from conveyor.ai.providers import create_provider
 from conveyor.constants import TaskQueue
 from conveyor.db import SessionMaker
 from conveyor.settings import Settings
 from conveyor.storage import S3Client
 from worker.interceptors import JobLogContextInterceptor
+from workflows.ai_task import AiTaskWorkflow
 from workflows.export import ExportWorkflow
 
 log = logging.getLogger("conveyor.worker")
@@ -38,6 +40,7 @@ class WorkerModule:
     queue: TaskQueue
     workflows: Sequence[type]
     activities: Callable[[WorkerDeps], Sequence[Callable[..., Any]]]
+    concurrency: Callable[[Settings], int]
 
 
 def _export_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
@@ -45,9 +48,27 @@ def _export_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
     return [exports.stream_export, JobRunActivities(deps.session_maker).finish_job]
 
 
+def _ai_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
+    provider = create_provider(deps.settings)
+    ai_tasks = AiTaskActivities(deps.session_maker, provider, deps.settings)
+    return [ai_tasks.run_ai_task, JobRunActivities(deps.session_maker).finish_job]
+
+
 MODULES: dict[TaskQueue, WorkerModule] = {
     TaskQueue.EXPORTS: WorkerModule(
-        "WorkerExportModule", TaskQueue.EXPORTS, [ExportWorkflow], _export_activities
+        "WorkerExportModule",
+        TaskQueue.EXPORTS,
+        [ExportWorkflow],
+        _export_activities,
+        lambda settings: settings.worker_max_concurrent_activities,
+    ),
+    # Model calls mostly wait on the network: many can share one worker.
+    TaskQueue.AI: WorkerModule(
+        "WorkerAiModule",
+        TaskQueue.AI,
+        [AiTaskWorkflow],
+        _ai_activities,
+        lambda settings: settings.ai_max_concurrent_activities,
     ),
 }
 
@@ -73,15 +94,13 @@ def _known() -> str:
 
 
 def build_workers(client: Client, deps: WorkerDeps, queues: Sequence[TaskQueue]) -> list[Worker]:
-    executor = ThreadPoolExecutor(max_workers=deps.settings.worker_max_concurrent_activities)
     return [
         Worker(
             client,
             task_queue=deps.settings.task_queue(queue),
             workflows=list(MODULES[queue].workflows),
             activities=list(MODULES[queue].activities(deps)),
-            activity_executor=executor,
-            max_concurrent_activities=deps.settings.worker_max_concurrent_activities,
+            max_concurrent_activities=MODULES[queue].concurrency(deps.settings),
             interceptors=[JobLogContextInterceptor()],
             # Heartbeats carry cancellation back to the activity; throttling them
             # to 80% of the heartbeat timeout would let a cancel wait ~8 s.

@@ -19,11 +19,13 @@ from temporalio.exceptions import (
     CancelledError,
     TimeoutError,
 )
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.job_runs import JobRunActivities
     from conveyor.constants import JobStatus
-    from conveyor.jobs.payloads import FinishJobInput, JobRef
+    from conveyor.jobs.errors import NON_RETRYABLE_ERRORS
+    from conveyor.jobs.payloads import FinishJobInput, JobRef, RetrySpec
 
 T = TypeVar("T")
 
@@ -49,6 +51,17 @@ async def run_job(
         raise ApplicationError(message, non_retryable=True) from err
     await _finish(job, JobStatus.COMPLETED, result=summarize(output))
     return output
+
+
+def job_activity_options(retry: RetrySpec, start_to_close: timedelta) -> dict[str, Any]:
+    """How every job's main activity runs: the kind's retry policy and heartbeat
+    timeout, and cancellation that waits for the activity to clean up."""
+    return {
+        "start_to_close_timeout": start_to_close,
+        "heartbeat_timeout": retry.heartbeat_timeout,
+        "retry_policy": retry.policy(NON_RETRYABLE_ERRORS),
+        "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }
 
 
 def describe_failure(err: ActivityError) -> str:

@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conveyor.auth import Principal
 from conveyor.constants import JobName, TaskQueue
 from conveyor.jobs.payloads import JobRef, RetrySpec
+from conveyor.settings import Settings
 
 CreateEntity = Callable[[AsyncSession, Principal, uuid.UUID, Any], Awaitable[None]]
 BuildInput = Callable[[JobRef, RetrySpec, uuid.UUID, Any], Any]
+Admit = Callable[[AsyncSession, Settings, Principal, Any], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class JobKind:
         payload_model: validates what a client (or an edited replay) submits.
         create_entity: inserts the kind's domain row with the given id.
         build_input: the workflow's input from the job, its retry policy and payload.
+        admit: checks that need configuration or the database (quotas, limits)
+            before a new job is created; raises a ConveyorError to refuse it.
     """
 
     name: JobName
@@ -33,6 +37,7 @@ class JobKind:
     default_max_attempts: int
     create_entity: CreateEntity
     build_input: BuildInput
+    admit: Admit | None = None
 
     def parse_payload(self, payload: dict[str, Any]) -> BaseModel:
         return self.payload_model.model_validate(payload)

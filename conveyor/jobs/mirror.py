@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conveyor.constants import TERMINAL_STATUSES, JobStatus
 from conveyor.db import SessionMaker
-from conveyor.jobs.entities import sync_entity_status
+from conveyor.jobs.entities import sync_entity
 from conveyor.jobs.payloads import FinishJobInput
 from conveyor.models import DeadLetter, JobRun
 
@@ -39,7 +39,7 @@ class JobRunMirror:
                 .returning(JobRun)
             )
             if run is not None:
-                await sync_entity_status(session, run.entity_type, run.entity_id, run.status)
+                await sync_entity(session, run)
 
     async def progress(self, job_run_id: str, percent: int) -> None:
         async with self._session_maker.begin() as session:
@@ -60,7 +60,7 @@ class JobRunMirror:
             )
             if run is None:
                 return False
-            await sync_entity_status(session, run.entity_type, run.entity_id, finish.status)
+            await sync_entity(session, run)
             if finish.status == JobStatus.FAILED:
                 await _dead_letter(session, run)
             return True

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 from types import TracebackType
+from typing import Any
 
 from temporalio import activity
 
@@ -27,6 +28,14 @@ class ProgressReporter:
         self._percent = 0
         self._written = -1
         self._task: asyncio.Task[None] | None = None
+        # What a retried attempt resumes from; sent with every beat.
+        self.checkpoint: Any = None
+
+    @staticmethod
+    def resumed_checkpoint() -> Any:
+        """The checkpoint the previous attempt last heartbeated, if any."""
+        details = activity.info().heartbeat_details
+        return details[1] if len(details) > 1 else None
 
     def update(self, done: int, total: int) -> None:
         """Records `done` of `total`; 100 is kept for the mirror's COMPLETED write."""
@@ -60,7 +69,7 @@ class ProgressReporter:
 
     async def _beat(self) -> None:
         while True:
-            activity.heartbeat(self._percent)
+            activity.heartbeat(self._percent, self.checkpoint)
             if self._percent != self._written:
                 await self._write_progress(self._percent)
             await asyncio.sleep(self._interval)

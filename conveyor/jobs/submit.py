@@ -71,6 +71,12 @@ class _Identity:
     window: timedelta
 
 
+@dataclass(frozen=True)
+class _History:
+    runs: int
+    reusable_run: JobRun | None
+
+
 class JobSubmitter:
     """Submits jobs of any kind; built per request from the app's Temporal client."""
 
@@ -87,19 +93,19 @@ class JobSubmitter:
             Unavailable: the workflow engine could not be reached.
         """
         identity = self._identity(kind, request)
-        existing = await self._latest_run(request.principal, identity)
-        if existing is not None and existing.status not in RERUNNABLE_STATUSES:
+        history = await self._history(request.principal, identity)
+        existing = history.reusable_run
+        if existing is not None:
             await self.session.commit()
             await self._ensure_started(kind, existing)
             return Submission(existing, created=False)
-        run, created = await self._insert_run(kind, request, identity)
+        if kind.admit is not None:
+            await kind.admit(self.session, self._settings, request.principal, request.payload)
+        run, created = await self._insert_run(kind, request, identity, history.runs + 1)
         # Committed before the start so the workflow always finds its rows.
         await self.session.commit()
         await self._ensure_started(kind, run, fail_on_error=created)
         return Submission(run, created)
-
-    async def start_existing(self, kind: JobKind, run: JobRun) -> None:
-        await self._ensure_started(kind, run)
 
     def _identity(self, kind: JobKind, request: JobRequest) -> _Identity:
         payload = request.payload.model_dump(mode="json")
@@ -113,28 +119,37 @@ class JobSubmitter:
             window = self._settings.dedupe_window(kind.name)
         return _Identity(payload, payload_hash, key, timedelta(seconds=window))
 
-    async def _latest_run(self, principal: Principal, identity: _Identity) -> JobRun | None:
-        run = await self.session.scalar(
-            select(JobRun)
-            .where(
-                JobRun.org_id == principal.org_id,
-                JobRun.dedupe_key == identity.dedupe_key,
-                JobRun.queued_at > func.now() - identity.window,
+    async def _history(self, principal: Principal, identity: _Identity) -> _History:
+        """The latest run of this identity and how many there were, in one snapshot.
+
+        One statement, so a concurrent request committing in between cannot
+        make us see its run in the count but not as the latest (and so number
+        a second run): whatever we miss, we then collide with on the insert.
+        """
+        row = (
+            await self.session.execute(
+                select(
+                    JobRun,
+                    func.count().over(),
+                    (JobRun.queued_at > func.now() - identity.window).label("in_window"),
+                )
+                .where(JobRun.org_id == principal.org_id, JobRun.dedupe_key == identity.dedupe_key)
+                .order_by(JobRun.queued_at.desc())
+                .limit(1)
             )
-            .order_by(JobRun.queued_at.desc())
-            .limit(1)
-        )
-        if run is not None and run.payload_hash != identity.payload_hash:
-            raise _key_reused(run)
-        return run
+        ).first()
+        if row is None or not row.in_window:
+            return _History(runs=row[1] if row else 0, reusable_run=None)
+        latest: JobRun = row[0]
+        if latest.payload_hash != identity.payload_hash:
+            raise _key_reused(latest)
+        reusable = latest if latest.status not in RERUNNABLE_STATUSES else None
+        return _History(runs=row[1], reusable_run=reusable)
 
     async def _insert_run(
-        self, kind: JobKind, request: JobRequest, identity: _Identity
+        self, kind: JobKind, request: JobRequest, identity: _Identity, sequence: int
     ) -> tuple[JobRun, bool]:
-        previous_runs = await self.session.scalar(
-            select(func.count()).where(JobRun.dedupe_key == identity.dedupe_key)
-        )
-        job_id = f"{kind.name.value}-{identity.dedupe_key[:24]}-{(previous_runs or 0) + 1}"
+        job_id = f"{kind.name.value}-{identity.dedupe_key[:24]}-{sequence}"
         entity_id = uuid.uuid4()
         inserted_id = await self.session.scalar(
             insert(JobRun)

@@ -1,0 +1,1 @@
+"""AI text tasks: task types, providers, prices, and how a task is requested."""
