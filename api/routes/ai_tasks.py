@@ -15,7 +15,8 @@ from api.deps import (
     SettingsDep,
     SubmitterDep,
 )
-from api.schemas import AiTaskOut, JobAccepted, Schema
+from api.jobs import accept_job
+from api.schemas import AiTaskOut, Schema
 from conveyor.ai.service import (
     AI_TASK_JOB,
     AiTaskRequest,
@@ -23,7 +24,6 @@ from conveyor.ai.service import (
     list_ai_tasks,
     month_spend,
 )
-from conveyor.jobs.submit import JobRequest
 from conveyor.models import JobRun
 
 router = APIRouter(prefix="/api", tags=["ai tasks"])
@@ -38,12 +38,10 @@ async def start_ai_task(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    submission = await submitter.submit(
-        AI_TASK_JOB, JobRequest(principal, request, idempotency_key, correlation_id)
-    )
-    if not submission.created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return {"aiTaskId": submission.run.entity_id, **JobAccepted.of(submission)}
+    return await accept_job(
+        submitter, AI_TASK_JOB, request, principal, idempotency_key, correlation_id, response,
+        entity_field="aiTaskId",
+    )  # fmt: skip
 
 
 @router.get("/ai-tasks/{ai_task_id}")

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CorrelationId, CurrentPrincipal, IdempotencyKey, SessionDep, SubmitterDep
-from api.schemas import ExportJobOut, JobAccepted
-from conveyor.errors import NotFound
-from conveyor.exports.service import EXPORT_JOB, ExportRequest, get_export_job
-from conveyor.jobs.submit import JobRequest
+from api.jobs import accept_job
+from api.schemas import ExportJobOut
+from conveyor.exports.service import EXPORT_JOB, ExportRequest
+from conveyor.models import ExportJob
+from conveyor.tenancy import get_owned
 
 router = APIRouter(prefix="/api", tags=["exports"])
 
@@ -22,13 +23,10 @@ async def _start(
     correlation_id: str,
     response: Response,
 ) -> dict[str, Any]:
-    submission = await submitter.submit(
-        EXPORT_JOB,
-        JobRequest(principal, request, idempotency_key, correlation_id),
-    )
-    if not submission.created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return {"exportJobId": submission.run.entity_id, **JobAccepted.of(submission)}
+    return await accept_job(
+        submitter, EXPORT_JOB, request, principal, idempotency_key, correlation_id, response,
+        entity_field="exportJobId",
+    )  # fmt: skip
 
 
 @router.get("/export/async", status_code=202)
@@ -61,7 +59,4 @@ async def start_export(
 async def read_export(
     export_job_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> ExportJobOut:
-    export = await get_export_job(session, principal, export_job_id)
-    if export is None:
-        raise NotFound(f"export {export_job_id} not found")
-    return ExportJobOut.of(export)
+    return ExportJobOut.of(await get_owned(session, ExportJob, export_job_id, principal, "export"))

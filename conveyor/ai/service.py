@@ -16,11 +16,12 @@ from conveyor.ai.task_types import TASK_TYPES
 from conveyor.ai.text import estimate_tokens
 from conveyor.auth import Principal
 from conveyor.constants import JobName, TaskQueue
-from conveyor.errors import BadRequest, ConveyorError, NotFound, describe_validation
+from conveyor.errors import BadRequest, ConveyorError, describe_validation
 from conveyor.jobs.kinds import JobKind
 from conveyor.jobs.payloads import JobRef, RetrySpec
 from conveyor.models import AiTask
 from conveyor.settings import Settings
+from conveyor.tenancy import get_owned
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -154,12 +155,7 @@ AI_TASK_JOB = JobKind(
 
 
 async def get_ai_task(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> AiTask:
-    task = await session.scalar(
-        select(AiTask).where(AiTask.id == task_id, AiTask.org_id == principal.org_id)
-    )
-    if task is None:
-        raise NotFound(f"AI task {task_id} not found")
-    return task
+    return await get_owned(session, AiTask, task_id, principal, "AI task")
 
 
 async def list_ai_tasks(

@@ -4,7 +4,6 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conveyor.auth import Principal
@@ -89,11 +88,3 @@ EXPORT_JOB = JobKind(
     create_entity=_create_export_job,
     build_input=_workflow_input,
 )
-
-
-async def get_export_job(
-    session: AsyncSession, principal: Principal, export_job_id: uuid.UUID
-) -> ExportJob | None:
-    return await session.scalar(
-        select(ExportJob).where(ExportJob.id == export_job_id, ExportJob.org_id == principal.org_id)
-    )

@@ -12,12 +12,12 @@ from conveyor.errors import (
     BadRequest,
     Conflict,
     IdempotencyKeyReused,
-    NotFound,
     describe_validation,
 )
 from conveyor.jobs.catalog import JOB_KINDS
 from conveyor.jobs.submit import JobRequest, JobSubmitter, Submission
 from conveyor.models import DeadLetter, JobRun
+from conveyor.tenancy import get_owned
 
 
 async def list_dead_letters(
@@ -45,14 +45,7 @@ async def list_dead_letters(
 async def get_dead_letter(
     session: AsyncSession, principal: Principal, dead_letter_id: uuid.UUID
 ) -> DeadLetter:
-    dead_letter = await session.scalar(
-        select(DeadLetter).where(
-            DeadLetter.id == dead_letter_id, DeadLetter.org_id == principal.org_id
-        )
-    )
-    if dead_letter is None:
-        raise NotFound(f"dead letter {dead_letter_id} not found")
-    return dead_letter
+    return await get_owned(session, DeadLetter, dead_letter_id, principal, "dead letter")
 
 
 async def replay(

@@ -11,19 +11,15 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from conveyor.auth import Principal
 from conveyor.constants import TERMINAL_STATUSES, JobStatus
-from conveyor.errors import BadRequest, Conflict, NotFound
+from conveyor.errors import BadRequest, Conflict
 from conveyor.jobs.mirror import JobRunMirror
 from conveyor.jobs.payloads import FinishJobInput, JobRef
 from conveyor.models import JobRun
+from conveyor.tenancy import get_owned
 
 
 async def get_run(session: AsyncSession, principal: Principal, job_run_id: uuid.UUID) -> JobRun:
-    run = await session.scalar(
-        select(JobRun).where(JobRun.id == job_run_id, JobRun.org_id == principal.org_id)
-    )
-    if run is None:
-        raise NotFound(f"job run {job_run_id} not found")
-    return run
+    return await get_owned(session, JobRun, job_run_id, principal, "job run")
 
 
 async def list_runs(
