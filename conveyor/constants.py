@@ -19,6 +19,7 @@ class TaskQueue(StrEnum):
 class JobName(StrEnum):
     EXPORT = "export"
     AI_TASK = "ai_task"
+    DOC_INGEST = "doc_ingest"
 
 
 class JobStatus(StrEnum):

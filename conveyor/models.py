@@ -131,6 +131,51 @@ class AiTask(Base):
     finished_at: Mapped[datetime | None]
 
 
+class Document(Base):
+    """An uploaded (or exported) file whose pages are turned into text."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_org_created", "org_id", text("created_at DESC")),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[str] = mapped_column(Text)
+    owner_user_id: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    file_object_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("file_objects.id"))
+    filename: Mapped[str | None] = mapped_column(Text)
+    mime_type: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="UPLOADED")
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class DocumentPage(Base):
+    __tablename__ = "document_pages"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    page_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float | None]
+
+
+class DocumentArtifact(Base):
+    __tablename__ = "document_artifacts"
+    __table_args__ = (UniqueConstraint("document_id", "type"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(Text)
+    content: Mapped[str | None] = mapped_column(Text)
+    file_object_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("file_objects.id"))
+    created_at: Mapped[datetime] = _created_at()
+
+
 class DeadLetter(Base):
     """A job that failed for good; replay starts a fresh job linked by `replay_of`."""
 

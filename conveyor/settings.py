@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     )
     ai_max_concurrent_activities: int = Field(32, ge=1)
 
+    doc_max_upload_mb: int = Field(50, ge=1, description="Largest document upload (413 above).")
+    doc_max_pages: int = Field(500, ge=1)
+    doc_ocr_languages: str = Field("eng", description="Tesseract languages, e.g. eng+fra.")
+    doc_ocr_dpi: int = Field(300, ge=72, le=600)
+    doc_pages_per_batch: int = Field(8, ge=1, le=100)
+    doc_max_concurrent_activities: int = Field(
+        0, ge=0, description="Page batches at once per worker; 0: one per CPU core."
+    )
+
     export_part_size_mb: int = Field(8, ge=5, le=512)
     export_upload_concurrency: int = Field(4, ge=1, le=32)
     worker_max_concurrent_activities: int = Field(8, ge=1)
