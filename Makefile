@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install system-deps run test lint bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,17 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(INSTALLED)
 
-install: $(INSTALLED)
+install: $(INSTALLED) system-deps
+
+# OCR needs Debian's tesseract-ocr. Installed where we can (root with apt);
+# elsewhere text PDFs still work and scanned pages fail saying how to install it.
+system-deps:
+	@command -v tesseract >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null; \
+	  else \
+	    echo "tesseract not found: OCR of scanned pages will fail (sudo apt-get install tesseract-ocr)"; \
+	  fi; }
 
 run: install
 	$(BIN)/conveyor dev

@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from api.errors import install_error_handlers
-from api.routes import ai_tasks, dead_letters, exports, file_objects, job_runs, metrics
+from api.routes import (
+    ai_tasks,
+    dead_letters,
+    documents,
+    exports,
+    file_objects,
+    job_runs,
+    metrics,
+)
 from conveyor.constants import CORRELATION_HEADER
 from conveyor.db import create_engine, create_session_maker
 from conveyor.logs import log_context
@@ -27,6 +35,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await ensure_search_attributes(app.state.temporal)
     s3 = create_s3_client(settings)
     await asyncio.to_thread(ensure_bucket, s3, settings.s3_bucket)
+    app.state.s3 = s3
     app.state.presign_s3 = create_s3_client(settings, settings.s3_public_endpoint_url or None)
     workers = None
     if settings.queue_workers_enabled:
@@ -63,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     app.middleware("http")(_correlate)
     install_error_handlers(app)
-    for module in (exports, ai_tasks, job_runs, dead_letters, file_objects, metrics):
+    for module in (exports, ai_tasks, documents, job_runs, dead_letters, file_objects, metrics):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

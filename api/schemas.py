@@ -9,7 +9,14 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from conveyor.jobs.submit import Submission
-from conveyor.models import AiTask, DeadLetter, ExportJob, FileObject, JobRun
+from conveyor.models import (
+    AiTask,
+    DeadLetter,
+    Document,
+    ExportJob,
+    FileObject,
+    JobRun,
+)
 
 
 class Schema(BaseModel):
@@ -119,6 +126,38 @@ class AiTaskOut(Schema):
         out = cls.model_validate(task)
         out.job_run_id = job_run_id
         return out
+
+
+class DocumentOut(Schema):
+    id: uuid.UUID
+    source: str
+    file_object_id: uuid.UUID
+    filename: str | None
+    mime_type: str
+    status: str
+    page_count: int | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, document: Document) -> "DocumentOut":
+        return cls.model_validate(document)
+
+
+class DocumentPageOut(Schema):
+    page_number: int
+    text: str
+    method: str
+    confidence: float | None
+
+
+class DocumentArtifactOut(Schema):
+    type: str
+    content: str | None
+    file_object_id: uuid.UUID | None
+    created_at: datetime
 
 
 class DeadLetterOut(Schema):

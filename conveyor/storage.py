@@ -57,7 +57,7 @@ def ensure_bucket(s3: S3Client, bucket: str) -> None:
 
 
 def presigned_download_url(
-    s3: S3Client, bucket: str, key: str, filename: str, expires_in: int
+    s3: S3Client, bucket: str, key: str, filename: str, content_type: str, expires_in: int
 ) -> str:
     return s3.generate_presigned_url(
         "get_object",
@@ -65,6 +65,7 @@ def presigned_download_url(
             "Bucket": bucket,
             "Key": key,
             "ResponseContentDisposition": f'attachment; filename="{filename}"',
+            "ResponseContentType": content_type,
         },
         ExpiresIn=expires_in,
     )

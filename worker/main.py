@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.ai_task import AiTaskActivities
+from activities.doc_ingest import DocIngestActivities
 from activities.export import ExportActivities
 from activities.job_runs import JobRunActivities
 from conveyor.ai.providers import create_provider
@@ -20,6 +22,7 @@ from conveyor.settings import Settings
 from conveyor.storage import S3Client
 from worker.interceptors import JobLogContextInterceptor
 from workflows.ai_task import AiTaskWorkflow
+from workflows.doc_ingest import DocIngestWorkflow
 from workflows.export import ExportWorkflow
 
 log = logging.getLogger("conveyor.worker")
@@ -54,6 +57,17 @@ def _ai_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
     return [ai_tasks.run_ai_task, JobRunActivities(deps.session_maker).finish_job]
 
 
+def _doc_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
+    docs = DocIngestActivities(deps.session_maker, deps.s3, deps.settings)
+    return [
+        docs.inspect_document,
+        docs.ingest_pages,
+        docs.finish_document,
+        docs.discard_output,
+        JobRunActivities(deps.session_maker).finish_job,
+    ]
+
+
 MODULES: dict[TaskQueue, WorkerModule] = {
     TaskQueue.EXPORTS: WorkerModule(
         "WorkerExportModule",
@@ -69,6 +83,14 @@ MODULES: dict[TaskQueue, WorkerModule] = {
         [AiTaskWorkflow],
         _ai_activities,
         lambda settings: settings.ai_max_concurrent_activities,
+    ),
+    # OCR is CPU-bound: about one page batch per core.
+    TaskQueue.DOCS: WorkerModule(
+        "WorkerDocModule",
+        TaskQueue.DOCS,
+        [DocIngestWorkflow],
+        _doc_activities,
+        lambda settings: settings.doc_max_concurrent_activities or os.cpu_count() or 1,
     ),
 }
 

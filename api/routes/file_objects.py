@@ -30,7 +30,8 @@ async def download_file_object(
     settings: SettingsDep,
 ) -> RedirectResponse:
     file = await get_owned(session, FileObject, file_id, principal, "file object")
+    filename = file.key.rsplit("/", 1)[-1]
     url = presigned_download_url(
-        s3, file.bucket, file.key, file.key.rsplit("/", 1)[-1], settings.presign_expiry_seconds
+        s3, file.bucket, file.key, filename, file.content_type, settings.presign_expiry_seconds
     )
     return RedirectResponse(url, status_code=307)

@@ -13,7 +13,7 @@ from sqlalchemy import Table, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conveyor.constants import TERMINAL_STATUSES, JobStatus
-from conveyor.models import AiTask, ExportJob, JobRun
+from conveyor.models import AiTask, Document, ExportJob, JobRun
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class EntityTable:
 ENTITY_TABLES: dict[str, EntityTable] = {
     "export_job": EntityTable(cast(Table, ExportJob.__table__)),
     "ai_task": EntityTable(cast(Table, AiTask.__table__), {JobStatus.COMPLETED: "DONE"}),
+    "document": EntityTable(cast(Table, Document.__table__), {JobStatus.COMPLETED: "DONE"}),
 }
 
 

@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from temporalio import activity
 
@@ -13,20 +13,16 @@ from conveyor.jobs.mirror import JobRunMirror
 log = logging.getLogger(__name__)
 
 
-class ProgressReporter:
-    """Heartbeats on a steady beat and mirrors progress into `job_runs`.
+class Heartbeat:
+    """Heartbeats on a steady beat while the block runs.
 
     The beat runs in its own task, so liveness does not depend on the work
-    loop reaching a heartbeat call (a slow S3 part, a long query); the
+    loop reaching a heartbeat call (a slow S3 part, a long OCR); the
     heartbeat is also how Temporal delivers a cancellation to the activity.
     """
 
-    def __init__(self, mirror: JobRunMirror, job_run_id: str, interval: float = 1.0) -> None:
-        self._mirror = mirror
-        self._job_run_id = job_run_id
+    def __init__(self, interval: float = 1.0) -> None:
         self._interval = interval
-        self._percent = 0
-        self._written = -1
         self._task: asyncio.Task[None] | None = None
         # What a retried attempt resumes from; sent with every beat.
         self.checkpoint: Any = None
@@ -37,12 +33,7 @@ class ProgressReporter:
         details = activity.info().heartbeat_details
         return details[1] if len(details) > 1 else None
 
-    def update(self, done: int, total: int) -> None:
-        """Records `done` of `total`; 100 is kept for the mirror's COMPLETED write."""
-        if total > 0:
-            self._percent = min(99, done * 100 // total)
-
-    async def __aenter__(self) -> "ProgressReporter":
+    async def __aenter__(self) -> Self:
         self._task = asyncio.create_task(self._beat())
         return self
 
@@ -57,19 +48,45 @@ class ProgressReporter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _write_progress(self, percent: int) -> None:
-        # The bar may lag during a database blip; the heartbeat must not stop,
-        # or Temporal would time out and restart the whole activity.
-        try:
-            await self._mirror.progress(self._job_run_id, percent)
-        except Exception:
-            log.warning("could not record progress", exc_info=True)
-        else:
-            self._written = percent
+    def _details(self) -> tuple[Any, ...]:
+        return (None, self.checkpoint)
+
+    async def _after_beat(self) -> None:
+        """What a subclass does on every beat, after heartbeating."""
 
     async def _beat(self) -> None:
         while True:
-            activity.heartbeat(self._percent, self.checkpoint)
-            if self._percent != self._written:
-                await self._write_progress(self._percent)
+            activity.heartbeat(*self._details())
+            await self._after_beat()
             await asyncio.sleep(self._interval)
+
+
+class ProgressReporter(Heartbeat):
+    """A heartbeat that also mirrors the activity's progress into `job_runs`."""
+
+    def __init__(self, mirror: JobRunMirror, job_run_id: str, interval: float = 1.0) -> None:
+        super().__init__(interval)
+        self._mirror = mirror
+        self._job_run_id = job_run_id
+        self._percent = 0
+        self._written = -1
+
+    def update(self, done: int, total: int) -> None:
+        """Records `done` of `total`; 100 is kept for the mirror's COMPLETED write."""
+        if total > 0:
+            self._percent = min(99, done * 100 // total)
+
+    def _details(self) -> tuple[Any, ...]:
+        return (self._percent, self.checkpoint)
+
+    async def _after_beat(self) -> None:
+        if self._percent == self._written:
+            return
+        # The bar may lag during a database blip; the heartbeat must not stop,
+        # or Temporal would time out and restart the whole activity.
+        try:
+            await self._mirror.progress(self._job_run_id, self._percent)
+        except Exception:
+            log.warning("could not record progress", exc_info=True)
+        else:
+            self._written = self._percent

@@ -150,7 +150,7 @@ class JobSubmitter:
         self, kind: JobKind, request: JobRequest, identity: _Identity, sequence: int
     ) -> tuple[JobRun, bool]:
         job_id = f"{kind.name.value}-{identity.dedupe_key[:24]}-{sequence}"
-        entity_id = uuid.uuid4()
+        entity_id = kind.entity_id_for(request.payload)
         inserted_id = await self.session.scalar(
             insert(JobRun)
             .values(

@@ -1,0 +1,214 @@
+"""Document ingest activities: inspect the file, turn page batches into text, finish."""
+
+import asyncio
+import os
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from sqlalchemy import Update, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from conveyor.constants import JobStatus
+from conveyor.db import SessionMaker
+from conveyor.documents import extract
+from conveyor.documents.payloads import (
+    BatchResult,
+    DocIngestResult,
+    DocumentRef,
+    Inspection,
+    PageBatch,
+)
+from conveyor.jobs.errors import BAD_INPUT
+from conveyor.jobs.mirror import JobRunMirror
+from conveyor.jobs.progress import Heartbeat
+from conveyor.models import Document, DocumentArtifact, DocumentPage, FileObject, JobRun
+from conveyor.settings import Settings
+from conveyor.storage import S3Client
+
+TEXT_ARTIFACT = "TEXT"
+T = TypeVar("T")
+
+
+class _RecentFiles:
+    """The last few documents' bytes, so a document's batches download it once per worker."""
+
+    def __init__(self, s3: S3Client, bucket: str, keep: int = 2) -> None:
+        self._s3, self._bucket, self._keep = s3, bucket, keep
+        self._files: OrderedDict[str, bytes] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, key: str) -> bytes:
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            if key not in self._files:
+                response = await asyncio.to_thread(
+                    self._s3.get_object, Bucket=self._bucket, Key=key
+                )
+                self._files[key] = await asyncio.to_thread(response["Body"].read)
+                while len(self._files) > self._keep:
+                    evicted, _ = self._files.popitem(last=False)
+                    self._locks.pop(evicted, None)
+            self._files.move_to_end(key)
+            return self._files[key]
+
+
+class DocIngestActivities:
+    def __init__(self, session_maker: SessionMaker, s3: S3Client, settings: Settings) -> None:
+        self._session_maker = session_maker
+        self._mirror = JobRunMirror(session_maker)
+        self._files = _RecentFiles(s3, settings.s3_bucket)
+        self._settings = settings
+        self._ocr = extract.OcrSettings(settings.doc_ocr_languages, settings.doc_ocr_dpi)
+        # One tesseract process per core, each single-threaded: parallel pages
+        # beat tesseract's own threads, which fight over the same cores.
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        self._ocr_slots = asyncio.Semaphore(os.cpu_count() or 1)
+
+    @activity.defn
+    async def inspect_document(self, ref: DocumentRef) -> Inspection:
+        """Checks the file can be ingested and starts from a clean slate of pages."""
+        await self._mirror.attempt_started(ref.job.job_run_id, activity.info().attempt)
+        document, data = await self._load(ref)
+        pages = await _readable(
+            asyncio.to_thread(
+                extract.count_pages, data, document.mime_type, self._settings.doc_max_pages
+            )
+        )
+        await self.discard_output(ref)
+        async with self._session_maker.begin() as session:
+            await session.execute(
+                update(Document).where(Document.id == document.id).values(page_count=pages)
+            )
+        return Inspection(pages, self._settings.doc_pages_per_batch)
+
+    @activity.defn
+    async def ingest_pages(self, batch: PageBatch) -> BatchResult:
+        """Extracts a batch of pages and writes them in one transaction."""
+        document, data = await self._load(batch)
+        numbers = list(range(batch.first, batch.last + 1))
+        async with Heartbeat():
+            found = await _readable(
+                asyncio.to_thread(extract.text_layers, data, document.mime_type, numbers)
+            )
+            scanned = [n for n in numbers if n not in found]
+            ocr = await asyncio.gather(*(self._ocr_page(data, document, n) for n in scanned))
+        pages = sorted([*found.values(), *ocr], key=lambda page: page.page_number)
+        await self._write_pages(batch, pages)
+        return BatchResult(len(pages), len(ocr))
+
+    @activity.defn
+    async def finish_document(self, ref: DocumentRef) -> DocIngestResult:
+        """Writes the whole text as the TEXT artifact and the page count."""
+        document_id = uuid.UUID(ref.document_id)
+        async with self._session_maker.begin() as session:
+            pages = list(
+                await session.scalars(
+                    select(DocumentPage)
+                    .where(DocumentPage.document_id == document_id)
+                    .order_by(DocumentPage.page_number)
+                )
+            )
+            text = "\n\n".join(page.text for page in pages)
+            await session.execute(
+                insert(DocumentArtifact)
+                .values(document_id=document_id, type=TEXT_ARTIFACT, content=text)
+                .on_conflict_do_update(
+                    index_elements=["document_id", "type"],
+                    set_={"content": text, "created_at": func.now()},
+                )
+            )
+            await session.execute(
+                update(Document).where(Document.id == document_id).values(page_count=len(pages))
+            )
+        ocr_pages = sum(page.method == extract.OCR for page in pages)
+        return DocIngestResult(len(pages), ocr_pages, len(text))
+
+    @activity.defn
+    async def discard_output(self, ref: DocumentRef) -> None:
+        """Removes the document's pages and artifacts: before a run, and after a failed one."""
+        document_id = uuid.UUID(ref.document_id)
+        async with self._session_maker.begin() as session:
+            await session.execute(
+                delete(DocumentPage).where(DocumentPage.document_id == document_id)
+            )
+            await session.execute(
+                delete(DocumentArtifact).where(DocumentArtifact.document_id == document_id)
+            )
+            await session.execute(
+                update(Document).where(Document.id == document_id).values(page_count=None)
+            )
+
+    async def _load(self, ref: DocumentRef | PageBatch) -> tuple[Document, bytes]:
+        async with self._session_maker() as session:
+            row = (
+                await session.execute(
+                    select(Document, FileObject.key)
+                    .join(FileObject, FileObject.id == Document.file_object_id)
+                    .where(Document.id == uuid.UUID(ref.document_id))
+                )
+            ).one_or_none()
+        if row is None:
+            raise ApplicationError(
+                "the document no longer exists", type=BAD_INPUT, non_retryable=True
+            )
+        return row[0], await self._files.get(row[1])
+
+    async def _ocr_page(self, data: bytes, document: Document, number: int) -> extract.PageText:
+        async with self._ocr_slots:
+            return await _readable(
+                asyncio.to_thread(extract.ocr_page, data, document.mime_type, number, self._ocr)
+            )
+
+    async def _write_pages(self, batch: PageBatch, pages: list[extract.PageText]) -> None:
+        """The batch's pages (an upsert, so a retried batch rewrites them), then progress."""
+        document_id = uuid.UUID(batch.document_id)
+        rows: list[dict[str, Any]] = [
+            {
+                "document_id": document_id,
+                "page_number": page.page_number,
+                "text": page.text,
+                "method": page.method,
+                "confidence": page.confidence,
+            }
+            for page in pages
+        ]
+        statement = insert(DocumentPage).values(rows)
+        async with self._session_maker.begin() as session:
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["document_id", "page_number"],
+                    set_={
+                        "text": statement.excluded.text,
+                        "method": statement.excluded.method,
+                        "confidence": statement.excluded.confidence,
+                    },
+                )
+            )
+            await session.execute(_progress_from_pages(batch, document_id))
+
+
+def _progress_from_pages(batch: PageBatch, document_id: uuid.UUID) -> Update:
+    """Progress is pages written so far over the page count, whichever batch finishes."""
+    written = (
+        select(func.count())
+        .select_from(DocumentPage)
+        .where(DocumentPage.document_id == document_id)
+        .scalar_subquery()
+    )
+    total = select(Document.page_count).where(Document.id == document_id).scalar_subquery()
+    return (
+        update(JobRun)
+        .where(JobRun.id == uuid.UUID(batch.job.job_run_id), JobRun.status == JobStatus.RUNNING)
+        .values(progress=func.least(99, written * 100 / func.nullif(total, 0)))
+    )
+
+
+async def _readable(work: Awaitable[T]) -> T:
+    """Awaits `work`; a file that cannot be read fails for good, with why."""
+    try:
+        return await work
+    except extract.UnreadableDocument as err:
+        raise ApplicationError(str(err), type=BAD_INPUT, non_retryable=True) from err

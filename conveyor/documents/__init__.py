@@ -1,0 +1,1 @@
+"""Document ingest: formats, page extraction with OCR, and how ingest is requested."""

@@ -1,0 +1,81 @@
+"""The document ingest workflow: inspect, pages in parallel batches, then the whole text.
+
+If any step fails or the job is cancelled, the batches still running are
+cancelled and waited for, and the document's partial pages are discarded, so
+a failed ingest never leaves half a document behind.
+"""
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.doc_ingest import DocIngestActivities
+    from conveyor.constants import JobName
+    from conveyor.documents.payloads import (
+        BatchResult,
+        DocIngestResult,
+        DocIngestWorkflowInput,
+        DocumentRef,
+        PageBatch,
+    )
+
+from workflows.lifecycle import job_activity_options, run_job
+
+_CLEANUP_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=0)
+
+
+@workflow.defn(name=JobName.DOC_INGEST.value)
+class DocIngestWorkflow:
+    @workflow.run
+    async def run(self, request: DocIngestWorkflowInput) -> DocIngestResult:
+        return await run_job(request.job, lambda: self._ingest(request), DocIngestResult.summary)
+
+    async def _ingest(self, request: DocIngestWorkflowInput) -> DocIngestResult:
+        ref = DocumentRef(request.job, request.document_id)
+        options = job_activity_options(request.retry, timedelta(minutes=30))
+        try:
+            inspection = await workflow.execute_activity_method(
+                DocIngestActivities.inspect_document, ref, **options
+            )
+            await self._all_batches(request, inspection.page_count, inspection.pages_per_batch)
+            return await workflow.execute_activity_method(
+                DocIngestActivities.finish_document, ref, **options
+            )
+        except BaseException:
+            await workflow.execute_activity_method(
+                DocIngestActivities.discard_output,
+                ref,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=_CLEANUP_RETRY,
+            )
+            raise
+
+    async def _all_batches(
+        self, request: DocIngestWorkflowInput, page_count: int, per_batch: int
+    ) -> list[BatchResult]:
+        options = job_activity_options(request.retry, timedelta(minutes=30))
+        tasks = [
+            asyncio.ensure_future(
+                workflow.execute_activity_method(
+                    DocIngestActivities.ingest_pages,
+                    PageBatch(
+                        request.job,
+                        request.document_id,
+                        first,
+                        min(first + per_batch - 1, page_count),
+                    ),
+                    **options,
+                )
+            )
+            for first in range(1, page_count + 1, per_batch)
+        ]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
