@@ -12,13 +12,16 @@ from api.routes import (
     ai_tasks,
     dead_letters,
     documents,
+    email_events,
     exports,
     file_objects,
     job_runs,
     metrics,
+    sequences,
 )
 from conveyor.constants import CORRELATION_HEADER
-from conveyor.db import create_engine, create_session_maker
+from conveyor.db import asyncpg_dsn, create_engine, create_session_maker
+from conveyor.jobs.events import JobRunEvents
 from conveyor.logs import log_context
 from conveyor.settings import Settings, get_settings
 from conveyor.storage import create_s3_client, ensure_bucket
@@ -37,6 +40,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(ensure_bucket, s3, settings.s3_bucket)
     app.state.s3 = s3
     app.state.presign_s3 = create_s3_client(settings, settings.s3_public_endpoint_url or None)
+    app.state.job_run_events = JobRunEvents(asyncpg_dsn(settings.database_url))
+    await app.state.job_run_events.start()
     workers = None
     if settings.queue_workers_enabled:
         deps = WorkerDeps(settings, app.state.session_maker, s3)
@@ -48,6 +53,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             workers.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await workers
+        await app.state.job_run_events.stop()
         await engine.dispose()
 
 
@@ -72,7 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     app.middleware("http")(_correlate)
     install_error_handlers(app)
-    for module in (exports, ai_tasks, documents, job_runs, dead_letters, file_objects, metrics):
+    for module in (
+        exports, ai_tasks, documents, sequences, email_events,
+        job_runs, dead_letters, file_objects, metrics,
+    ):  # fmt: skip
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)
