@@ -15,6 +15,7 @@ from api.routes import (
     email_events,
     exports,
     file_objects,
+    health,
     job_runs,
     metrics,
     sequences,
@@ -79,13 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(_correlate)
     install_error_handlers(app)
     for module in (
-        exports, ai_tasks, documents, sequences, email_events,
+        health, exports, ai_tasks, documents, sequences, email_events,
         job_runs, dead_letters, file_objects, metrics,
     ):  # fmt: skip
         app.include_router(module.router)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

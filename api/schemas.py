@@ -5,9 +5,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from conveyor.jobs.bulk import BulkFilter
 from conveyor.jobs.submit import Submission
 from conveyor.models import (
     AiTask,
@@ -174,6 +175,21 @@ class DeadLetterOut(Schema):
     @classmethod
     def of(cls, dead_letter: DeadLetter) -> "DeadLetterOut":
         return cls.model_validate(dead_letter)
+
+
+class BulkFilterIn(Schema):
+    """Which rows a bulk action takes: all of the caller's that match every bound given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_name: str | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+    error_contains: str | None = None
+    limit: int = Field(100, ge=1, le=1000)
+
+    def to_filter(self) -> BulkFilter:
+        return BulkFilter(**self.model_dump())
 
 
 class ReplayRequest(BaseModel):

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import CorrelationId, CurrentPrincipal, SessionDep, SubmitterDep
-from api.schemas import DeadLetterOut, JobAccepted, ReplayRequest
+from api.schemas import BulkFilterIn, DeadLetterOut, JobAccepted, ReplayRequest
+from conveyor.jobs.bulk import as_body, replay_dead_letters
 from conveyor.jobs.dead_letters import get_dead_letter, list_dead_letters, replay
 
 router = APIRouter(prefix="/api/dead-letters", tags=["dead letters"])
@@ -25,6 +26,18 @@ async def list_all(
         session, principal, job_name=job_name, replayed=replayed, limit=limit, offset=offset
     )
     return [DeadLetterOut.of(row) for row in rows]
+
+
+@router.post("/replay")
+async def replay_many(
+    where: BulkFilterIn,
+    submitter: SubmitterDep,
+    principal: CurrentPrincipal,
+    correlation_id: CorrelationId,
+) -> dict[str, Any]:
+    """Replays every dead letter not replayed yet that matches; says which failed and why."""
+    outcome = await replay_dead_letters(submitter, principal, where.to_filter(), correlation_id)
+    return as_body(outcome, "replayed")
 
 
 @router.get("/{dead_letter_id}")

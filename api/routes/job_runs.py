@@ -3,16 +3,17 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from api.deps import CurrentPrincipal, SessionDep, TemporalDep
-from api.schemas import JobRunOut, JobRunPage
+from api.schemas import BulkFilterIn, JobRunOut, JobRunPage
 from conveyor.auth import Principal
 from conveyor.constants import TERMINAL_STATUSES
 from conveyor.db import SessionMaker
+from conveyor.jobs.bulk import as_body, cancel_runs
 from conveyor.jobs.events import JobRunEvents
 from conveyor.jobs.mirror import JobRunMirror
 from conveyor.jobs.queries import cancel_run, get_run, list_runs
@@ -103,6 +104,20 @@ async def list_job_runs(
         session, principal, status=status, job_name=job_name, limit=limit, cursor=cursor
     )
     return JobRunPage(items=[JobRunOut.of(run) for run in runs], next_cursor=next_cursor)
+
+
+@router.post("/cancel")
+async def cancel_many(
+    where: BulkFilterIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    temporal: TemporalDep,
+) -> dict[str, Any]:
+    """Asks every matching queued or running job to cancel; says which could not."""
+    mirror = JobRunMirror(request.app.state.session_maker)
+    outcome = await cancel_runs(session, temporal, mirror, principal, where.to_filter())
+    return as_body(outcome, "cancelled")
 
 
 @router.post("/{job_run_id}/cancel", status_code=202)
