@@ -20,6 +20,15 @@ from pathlib import Path
 
 from conveyor.constants import SEARCH_ATTRIBUTES
 
+# Fairness keys (one per org) let the matching service interleave orgs' tasks
+# instead of serving a queue first come, first served.
+TEMPORAL_DEV_OPTIONS = [
+    "--dynamic-config-value",
+    "matching.useNewMatcher=true",
+    "--dynamic-config-value",
+    "matching.enableFairness=true",
+]
+
 
 def bin_path(name: str) -> str:
     """A console script of this virtualenv, else one on PATH."""
@@ -154,6 +163,7 @@ def start_temporal(
     args += ["--headless"] if headless else ["--ui-port", str(ui_port or port + 1000)]
     for key in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{key.name}=Keyword"]
+    args += TEMPORAL_DEV_OPTIONS
     service = spawn("temporal", args, db_file.parent / "temporal.log")
     service.url = f"127.0.0.1:{port}"
     if not headless:

@@ -144,6 +144,7 @@ def _workflow_input(
 ) -> DocIngestWorkflowInput:
     return DocIngestWorkflowInput(job=job, retry=retry, document_id=str(entity_id))
 
+
 DOC_INGEST_JOB = JobKind(
     name=JobName.DOC_INGEST,
     task_queue=TaskQueue.DOCS,

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import (
+    Priority,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -202,6 +203,9 @@ class JobSubmitter:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=_search_attributes(run),
+                # Tasks are matched fairly across orgs: one org's flood of jobs
+                # waits its turn beside another's few instead of before them.
+                priority=Priority(fairness_key=run.org_id),
             )
         except WorkflowAlreadyStartedError:
             return  # It ran and closed already; the mirror is catching up.
