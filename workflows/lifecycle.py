@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.job_runs import JobRunActivities
     from conveyor.constants import JobStatus
     from conveyor.jobs.errors import NON_RETRYABLE_ERRORS
-    from conveyor.jobs.payloads import FinishJobInput, JobRef, RetrySpec
+    from conveyor.jobs.payloads import FinishJobInput, JobRef, RetrySpec, SystemRunInput
 
 T = TypeVar("T")
 
@@ -51,6 +51,22 @@ async def run_job(
         raise ApplicationError(message, non_retryable=True) from err
     await _finish(job, JobStatus.COMPLETED, result=summarize(output))
     return output
+
+
+async def run_scheduled_job(
+    job_name: str,
+    work: Callable[[JobRef], Awaitable[T]],
+    summarize: Callable[[T], dict[str, Any]],
+) -> T:
+    """`run_job` for a workflow a Schedule starts: it first gets its `job_runs` row."""
+    info = workflow.info()
+    job = await workflow.execute_activity_method(
+        JobRunActivities.start_system_run,
+        SystemRunInput(info.workflow_id, info.run_id, job_name, info.task_queue),
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=_MIRROR_RETRY,
+    )
+    return await run_job(job, lambda: work(job), summarize)
 
 
 def job_activity_options(retry: RetrySpec, start_to_close: timedelta) -> dict[str, Any]:

@@ -7,14 +7,14 @@ crash, a heartbeat racing the end) can never move a finished run backwards.
 import uuid
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conveyor.constants import TERMINAL_STATUSES, JobStatus
+from conveyor.constants import SYSTEM_ORG, SYSTEM_USER, TERMINAL_STATUSES, JobStatus
 from conveyor.db import SessionMaker
 from conveyor.jobs.entities import sync_entity
-from conveyor.jobs.payloads import FinishJobInput
+from conveyor.jobs.payloads import FinishJobInput, JobRef, SystemRunInput
 from conveyor.models import DeadLetter, JobRun
 
 _NOT_FINISHED = JobRun.status.not_in([s.value for s in TERMINAL_STATUSES])
@@ -48,6 +48,37 @@ class JobRunMirror:
                 .where(JobRun.id == uuid.UUID(job_run_id), _NOT_FINISHED)
                 .values(progress=max(0, min(100, percent)))
             )
+
+    async def start_system_run(self, request: SystemRunInput) -> JobRef:
+        """Records a scheduled workflow's run as RUNNING, keyed by its workflow id.
+
+        Such runs are not submitted through the API, so they have no row yet;
+        a retried call finds the row it wrote and returns the same reference.
+        """
+        async with self._session_maker.begin() as session:
+            await session.execute(
+                insert(JobRun)
+                .values(
+                    job_id=request.job_id,
+                    run_id=request.run_id,
+                    job_name=request.job_name,
+                    task_queue=request.task_queue,
+                    status=JobStatus.RUNNING.value,
+                    org_id=SYSTEM_ORG,
+                    user_id=SYSTEM_USER,
+                    entity_type=request.job_name,
+                    entity_id=request.job_id,
+                    payload={},
+                    payload_hash="",
+                    dedupe_key=request.job_id,
+                    attempt=1,
+                    started_at=func.now(),
+                )
+                .on_conflict_do_nothing(index_elements=[JobRun.job_id])
+            )
+            run_id = await session.scalar(select(JobRun.id).where(JobRun.job_id == request.job_id))
+        assert run_id is not None
+        return JobRef(str(run_id), request.job_id, request.job_name, SYSTEM_ORG, SYSTEM_USER)
 
     async def finish(self, finish: FinishJobInput) -> bool:
         """Records the end of a job; returns False when it had already ended."""

@@ -43,6 +43,17 @@ class RetrySpec:
 
 
 @dataclass(frozen=True)
+class SystemRunInput:
+    """A scheduled workflow's own run, to record in `job_runs` under its workflow id."""
+
+    job_id: str
+    run_id: str
+    job_name: str
+    task_queue: str
+    v: int = 1
+
+
+@dataclass(frozen=True)
 class FinishJobInput:
     """The end of a job, as the workflow reports it to the mirror."""
 

@@ -1,0 +1,1 @@
+"""Work the system schedules for itself: retention."""
