@@ -2,9 +2,11 @@
 
 import asyncio
 import contextlib
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -149,6 +151,8 @@ def stack_settings(services: Services, prefix: str, **overrides: Any) -> Setting
         "retry_max_interval_seconds": 0.5,
         "heartbeat_timeout_seconds": 5,
         "log_level": "INFO",
+        # Tests run retention themselves, when they mean to.
+        "retention_schedule_enabled": False,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -162,3 +166,51 @@ async def start_stack(services: Services, prefix: str, **overrides: Any) -> Asyn
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://conveyor") as client:
             yield Stack(settings, client, app.state.session_maker)
+
+
+@dataclass
+class WorkerProcess:
+    """A `conveyor worker` process and the JSON lines it has logged so far."""
+
+    process: asyncio.subprocess.Process
+    lines: list[str] = field(default_factory=list)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@contextlib.asynccontextmanager
+async def worker_process(
+    services: Services, prefix: str, queues: str = "exports", **env: str
+) -> AsyncIterator[WorkerProcess]:
+    """`conveyor worker` as its own process, ready once it logs its module line."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "conveyor.cli", "worker", "--queues", queues,
+        env={
+            **os.environ,
+            "DATABASE_URL": services.database_url,
+            "TEMPORAL_ADDRESS": services.temporal_address,
+            "S3_ENDPOINT_URL": services.s3_url,
+            "TASK_QUEUE_PREFIX": prefix,
+            "EXPORT_PART_SIZE_MB": "5",
+            **env,
+        },
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    worker = WorkerProcess(process)
+    reader = asyncio.create_task(_collect_lines(worker))
+    try:
+        async with asyncio.timeout(30):
+            await worker.ready.wait()
+        yield worker
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+        await reader
+
+
+async def _collect_lines(worker: WorkerProcess) -> None:
+    assert worker.process.stderr is not None
+    while line := await worker.process.stderr.readline():
+        worker.lines.append(line.decode(errors="replace"))
+        if "started task_queue=" in worker.lines[-1]:
+            worker.ready.set()

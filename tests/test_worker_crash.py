@@ -3,12 +3,8 @@
 import asyncio
 import csv
 import io
-import os
 import signal
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from conveyor.db import asyncpg_dsn
@@ -16,40 +12,9 @@ from conveyor.seed import seed_sessions
 from conveyor.storage import create_s3_client
 from tests.conftest import Services
 from tests.faults import FaultyProxy
-from tests.helpers import Stack, start_stack
+from tests.helpers import Stack, start_stack, worker_process
 
 ROWS = 60_000
-
-
-@asynccontextmanager
-async def worker_process(
-    services: Services, prefix: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`conveyor worker` as its own process, ready once it logs its module line."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": services.database_url,
-        "TEMPORAL_ADDRESS": services.temporal_address,
-        "S3_ENDPOINT_URL": services.proxy.url,
-        "TASK_QUEUE_PREFIX": prefix,
-        "EXPORT_PART_SIZE_MB": "5",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "conveyor.cli", "worker", "--queues", "exports",
-        env=env, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert process.stderr is not None
-    async with asyncio.timeout(30):
-        while b"WorkerExportModule started" not in await process.stderr.readline():
-            pass
-    drain = asyncio.create_task(process.stderr.read())
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
-        drain.cancel()
 
 
 async def test_export_survives_worker_crash(services: Services, proxy: FaultyProxy) -> None:
@@ -60,13 +25,13 @@ async def test_export_survives_worker_crash(services: Services, proxy: FaultyPro
         tenant = await stack.new_tenant()
         await seed_sessions(asyncpg_dsn(services.database_url), tenant.org_id, ROWS)
         proxy.throttle(1_000_000)
-        async with worker_process(services, prefix) as doomed:
+        async with worker_process(services, prefix, S3_ENDPOINT_URL=proxy.url) as doomed:
             accepted = await stack.start_export(tenant, {"entity": "sessions"})
             await stack.wait_for(tenant, accepted["jobRunId"], ("RUNNING",), progress_at_least=1)
             await asyncio.sleep(1)  # parts are on the wire now
-            doomed.send_signal(signal.SIGKILL)
+            doomed.process.send_signal(signal.SIGKILL)
         proxy.throttle(None)
-        async with worker_process(services, prefix):
+        async with worker_process(services, prefix, S3_ENDPOINT_URL=proxy.url):
             run = await stack.wait_for(tenant, accepted["jobRunId"], within=90)
 
         assert run["status"] == "COMPLETED", run

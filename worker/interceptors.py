@@ -1,7 +1,10 @@
-"""Binds each activity's job to the log context, so its log lines name the job."""
+"""Binds each activity's job to the log context, and logs how each attempt went."""
 
+import logging
+import time
 from typing import Any
 
+from temporalio import activity
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -10,6 +13,8 @@ from temporalio.worker import (
 
 from conveyor.jobs.payloads import JobRef
 from conveyor.logs import log_context
+
+log = logging.getLogger("conveyor.activity")
 
 
 class JobLogContextInterceptor(Interceptor):
@@ -28,4 +33,22 @@ class _JobLogContext(ActivityInboundInterceptor):
             job_id=job.job_id,
             job_name=job.job_name,
         ):
-            return await super().execute_activity(input)
+            return await self._logged(input)
+
+    async def _logged(self, input: ExecuteActivityInput) -> Any:
+        info = activity.info()
+        started = time.monotonic()
+        log.info("%s attempt %d started", info.activity_type, info.attempt)
+        try:
+            result = await super().execute_activity(input)
+        except BaseException as err:
+            log.warning(
+                "%s attempt %d failed after %.2fs: %s",
+                info.activity_type, info.attempt, time.monotonic() - started, err,
+            )  # fmt: skip
+            raise
+        log.info(
+            "%s attempt %d completed in %.2fs",
+            info.activity_type, info.attempt, time.monotonic() - started,
+        )  # fmt: skip
+        return result
