@@ -18,15 +18,18 @@ from api.routes import (
     health,
     job_runs,
     metrics,
+    prometheus,
     sequences,
 )
 from conveyor.constants import CORRELATION_HEADER
 from conveyor.db import asyncpg_dsn, create_engine, create_session_maker
 from conveyor.jobs.events import JobRunEvents
 from conveyor.logs import log_context
+from conveyor.prometheus import sdk_runtime
 from conveyor.settings import Settings, get_settings
 from conveyor.storage import create_s3_client, ensure_bucket
 from conveyor.temporal import connect, ensure_search_attributes
+from conveyor.tracing import Tracing
 from worker.main import WorkerDeps, parse_queues, run_workers
 
 
@@ -35,7 +38,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings.database_url)
     app.state.session_maker = create_session_maker(engine)
-    app.state.temporal = await connect(settings)
+    tracing: Tracing | None = app.state.tracing
+    tracer = tracing.tracer if tracing is not None else None
+    app.state.temporal = await connect(settings, runtime=sdk_runtime(), tracer=tracer)
     await ensure_search_attributes(app.state.temporal)
     s3 = create_s3_client(settings)
     await asyncio.to_thread(ensure_bucket, s3, settings.s3_bucket)
@@ -56,6 +61,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await workers
         await app.state.job_run_events.stop()
         await engine.dispose()
+        if tracing is not None:
+            tracing.shutdown()
 
 
 async def _correlate(
@@ -81,8 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (
         health, exports, ai_tasks, documents, sequences, email_events,
-        job_runs, dead_letters, file_objects, metrics,
+        job_runs, dead_letters, file_objects, metrics, prometheus,
     ):  # fmt: skip
         app.include_router(module.router)
+    app.state.tracing = Tracing.from_settings(app.state.settings, "conveyor-api")
+    if app.state.tracing is not None:
+        app.state.tracing.instrument(app)
 
     return app

@@ -97,6 +97,30 @@ def _cmd_seed_sessions(args: argparse.Namespace) -> None:
     print(f"inserted {inserted} sessions for org {args.org}")
 
 
+def _cmd_email_tick(args: argparse.Namespace) -> None:
+    from conveyor.email.schedule import trigger_tick
+    from conveyor.temporal import connect
+
+    settings = _settings("temporal_address")
+
+    async def tick() -> str:
+        return await trigger_tick(await connect(settings), settings)
+
+    print(f"tick started: {asyncio.run(tick())}")
+
+
+def _cmd_email_outbox(args: argparse.Namespace) -> None:
+    from conveyor.email.sink import read_outbox
+
+    folder = get_settings().state_dir / "outbox"
+    entries = read_outbox(folder, args.limit)
+    if not entries:
+        print(f"no messages in {folder}")
+    for entry in entries:
+        print(f"{entry.date}  {entry.recipient}  {entry.subject!r}  {entry.message_id}")
+        print(f"    {entry.path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conveyor", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.add_argument("--count", type=int, default=1000)
     sessions.add_argument("--org", required=True, type=_slug)
     sessions.set_defaults(run=_cmd_seed_sessions)
+    email = commands.add_parser("email", help="email sequences").add_subparsers(required=True)
+    email.add_parser("tick", help="send due steps now (triggers the schedule)").set_defaults(
+        run=_cmd_email_tick
+    )
+    outbox = email.add_parser("outbox", help="list what the local SMTP sink received")
+    outbox.add_argument("--limit", type=int, default=20)
+    outbox.set_defaults(run=_cmd_email_outbox)
     return parser
 
 

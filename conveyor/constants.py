@@ -14,12 +14,15 @@ class TaskQueue(StrEnum):
     AI = "ai"
     DOCS = "docs"
     EMAIL = "email"
+    MAINTENANCE = "maintenance"
 
 
 class JobName(StrEnum):
     EXPORT = "export"
     AI_TASK = "ai_task"
     DOC_INGEST = "doc_ingest"
+    RETENTION = "retention"
+    EMAIL_TICK = "email_tick"
 
 
 class JobStatus(StrEnum):
@@ -43,3 +46,8 @@ SA_ENTITY_ID = SearchAttributeKey.for_keyword("EntityId")
 SEARCH_ATTRIBUTES = (SA_ORG_ID, SA_JOB_NAME, SA_ENTITY_TYPE, SA_ENTITY_ID)
 
 CORRELATION_HEADER = "X-Request-ID"
+
+# Jobs the system schedules for itself (email ticks, retention) serve every
+# org; their job_runs rows carry this org, which no API token has.
+SYSTEM_ORG = "system"
+SYSTEM_USER = "scheduler"

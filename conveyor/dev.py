@@ -7,6 +7,7 @@ folder, so it survives a restart. Ctrl-C stops every process started here.
 
 import asyncio
 import os
+import secrets
 import signal
 import sys
 import time
@@ -50,7 +51,30 @@ def _resolve_services(
         started.append(temporal)
         env["TEMPORAL_ADDRESS"] = temporal.url
         env["TEMPORAL_UI"] = temporal.extra["ui"]
+    env.update(_email_env(settings, state, started))
     return env, started
+
+
+def _email_env(settings: Settings, state: Path, started: list[devstack.Service]) -> dict[str, str]:
+    """SMTP for the worker (a local sink unless SMTP_HOST is given) and a webhook secret."""
+    env: dict[str, str] = {}
+    if not settings.smtp_host:
+        port = int(os.environ.get("DEV_SMTP_PORT", 1025))
+        command = [sys.executable, "-m", "conveyor.email.sink", "--port", str(port)]
+        sink = devstack.spawn(
+            "smtp-sink", [*command, "--dir", str(state / "outbox")], state / "logs" / "smtp.log"
+        )
+        started.append(sink)
+        devstack.wait_until(lambda: not devstack.port_is_free(port), "the SMTP sink", sink)
+        env |= {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_STARTTLS": "false"}
+        env["SMTP_SINK"] = f"127.0.0.1:{port}"
+    if not settings.email_webhook_secret:
+        secret_file = state / "email-webhook-secret"
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_urlsafe(32))
+            secret_file.chmod(0o600)
+        env["EMAIL_WEBHOOK_SECRET"] = secret_file.read_text().strip()
+    return env
 
 
 async def _dev_token(database_url: str, saved: str | None) -> str:
@@ -87,6 +111,7 @@ Conveyor is running.
   Temporal UI  {ui}
   S3           {env["S3_ENDPOINT_URL"]}
   Database     {env["DATABASE_URL"]}
+  SMTP         {env.get("SMTP_SINK", "your relay")}   (`conveyor email outbox`: what it got)
   Token        {token}   (org {DEV_ORG}, user {DEV_USER})
 
 Try an export:

@@ -226,3 +226,103 @@ class Session(Base):
     page_views: Mapped[int] = mapped_column(Integer)
     landing_page: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class EmailSequence(Base):
+    """Ordered email steps a contact receives one after another (ACTIVE, PAUSED, ARCHIVED)."""
+
+    __tablename__ = "email_sequences"
+    __table_args__ = (Index("ix_email_sequences_org_created", "org_id", text("created_at DESC")),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    sender: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="ACTIVE")
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class SequenceStep(Base):
+    """One email of a sequence; `position` counts from 1, `delay_seconds` from the one before."""
+
+    __tablename__ = "sequence_steps"
+    __table_args__ = (UniqueConstraint("sequence_id", "position"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[str] = mapped_column(Text)
+    sequence_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("email_sequences.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    delay_seconds: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+
+
+class SequenceEnrollment(Base):
+    """A contact going through a sequence; the tick sends its next step at `next_run_at`.
+
+    `current_step` is how many steps were sent. A tick claims a due enrollment
+    by setting `lease_token` and `lease_until`, so no other tick takes it.
+    """
+
+    __tablename__ = "sequence_enrollments"
+    __table_args__ = (
+        UniqueConstraint("sequence_id", "email"),
+        Index(
+            "ix_sequence_enrollments_due",
+            "next_run_at",
+            postgresql_where=text("status = 'ACTIVE'"),
+        ),
+        Index("ix_sequence_enrollments_org_email", "org_id", "email"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[str] = mapped_column(Text)
+    sequence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("email_sequences.id"))
+    email: Mapped[str] = mapped_column(Text)
+    variables: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(Text, server_default="ACTIVE")
+    current_step: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_run_at: Mapped[datetime | None]
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    lease_token: Mapped[str | None] = mapped_column(Text)
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _created_at()
+    finished_at: Mapped[datetime | None]
+
+
+class EmailDelivery(Base):
+    """One step sent (or tried) to one enrollment: at most one per (enrollment, step)."""
+
+    __tablename__ = "email_deliveries"
+    __table_args__ = (UniqueConstraint("enrollment_id", "step"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[str] = mapped_column(Text)
+    enrollment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sequence_enrollments.id", ondelete="CASCADE")
+    )
+    step: Mapped[int] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(Text, unique=True)
+    status: Mapped[str] = mapped_column(Text, server_default="PENDING")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = _created_at()
+    sent_at: Mapped[datetime | None]
+
+
+class EmailSuppression(Base):
+    """An address no sequence of the org may email again (unsubscribed, complained)."""
+
+    __tablename__ = "email_suppressions"
+
+    org_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    email: Mapped[str] = mapped_column(Text, primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()

@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     queue_workers_enabled: bool = True
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    metrics_host: str = Field("127.0.0.1", description="Interface of the worker's /metrics.")
+    worker_metrics_port: int = Field(
+        9464, ge=0, le=65535, description="Port of `conveyor worker`'s /metrics; 0: off."
+    )
+    otel_exporter_otlp_endpoint: str = Field(
+        "", description="OTLP/HTTP collector, e.g. http://localhost:4318; empty: no tracing."
+    )
+    otel_service_name: str = Field(
+        "", description="Service name on spans; empty: conveyor-api or conveyor-worker."
+    )
 
     dedupe_window_seconds: int = Field(600, ge=0)
     job_dedupe_windows: dict[str, int] = Field(
@@ -84,6 +94,34 @@ class Settings(BaseSettings):
         0, ge=0, description="Page batches at once per worker; 0: one per CPU core."
     )
 
+    # Email
+    smtp_host: str = Field("", description="SMTP relay; `conveyor dev` starts a sink when empty.")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_starttls: bool = Field(True, description="Require STARTTLS before sending.")
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    smtp_connections: int = Field(4, ge=1, le=64, description="SMTP connections per tick batch.")
+    email_schedule_enabled: bool = Field(True, description="Workers create the tick schedule.")
+    email_tick_interval_seconds: int = Field(300, ge=1)
+    email_batch_size: int = Field(200, ge=1, le=5000)
+    email_max_batches_per_tick: int = Field(50, ge=1)
+    email_lease_seconds: int = Field(600, ge=10)
+    email_webhook_secret: str = Field("", description="HMAC key of POST /api/email/events.")
+    email_unsubscribe_secret: str = Field(
+        "", description="HMAC key of unsubscribe links; empty: derived from the webhook secret."
+    )
+    email_public_base_url: str = Field(
+        "", description="Base of unsubscribe links; empty: http://API_HOST:API_PORT."
+    )
+
+    retention_days: int = Field(30, ge=1, description="Finished jobs older than this are removed.")
+    job_retention_days: dict[str, int] = Field(
+        default_factory=dict, description='Per job name, e.g. {"export": 7}.'
+    )
+    retention_interval_hours: float = Field(24, gt=0)
+    retention_schedule_enabled: bool = Field(True, description="Workers create its schedule.")
+
     export_part_size_mb: int = Field(8, ge=5, le=512)
     export_upload_concurrency: int = Field(4, ge=1, le=32)
     worker_max_concurrent_activities: int = Field(8, ge=1)
@@ -112,6 +150,9 @@ class Settings(BaseSettings):
 
     def ai_monthly_limit(self, org_id: str) -> Decimal | None:
         return self.ai_org_monthly_limits_cents.get(org_id, self.ai_monthly_limit_cents)
+
+    def retention_for(self, job_name: str) -> int:
+        return self.job_retention_days.get(job_name, self.retention_days)
 
     def max_attempts(self, job_name: str, default: int) -> int:
         return self.job_max_attempts.get(job_name, default)

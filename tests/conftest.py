@@ -7,6 +7,7 @@ with a faulty S3 link never picks up another stack's jobs.
 """
 
 import asyncio
+import os
 import shutil
 import tempfile
 import uuid
@@ -18,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from conveyor import devstack, migrate
 from conveyor.constants import SEARCH_ATTRIBUTES
+from conveyor.email.sink import SmtpSink
 from tests.faults import FaultyProxy
 from tests.helpers import Services, Stack, start_stack
 from tests.openai_stub import OpenAIStub, running_stub
@@ -39,6 +41,7 @@ async def services(state_dir: Path) -> AsyncIterator[Services]:
         dev_server_existing_path=devstack.bin_path("temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_database_filename=str(state_dir / "temporal.db"),
+        dev_server_extra_args=devstack.TEMPORAL_DEV_OPTIONS,
     )
     proxy = FaultyProxy("127.0.0.1", int(seaweed.url.rsplit(":", 1)[1]))
     await proxy.start()
@@ -106,5 +109,46 @@ async def ai_stack(services: Services, openai_stub: OpenAIStub) -> AsyncIterator
         openai_base_url=openai_stub.base_url,
         ai_chunk_tokens=200,
         ai_max_content_chars=20_000,
+    ) as stack:
+        yield stack
+
+
+# An email tick serves every org of the shared database: only the email
+# tests' stack, which asks for it, may have a schedule that ticks by itself.
+os.environ.setdefault("EMAIL_SCHEDULE_ENABLED", "false")
+EMAIL_WEBHOOK_SECRET = "test-webhook-secret"
+
+
+@pytest.fixture(scope="session")
+def smtp_sink(state_dir: Path) -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+    sink = SmtpSink(devstack.free_port(), state_dir / "outbox").start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def sink(smtp_sink: SmtpSink) -> Iterator[SmtpSink]:
+    """The session's sink with no refusals configured, before and after the test."""
+    smtp_sink.handler.rejected.clear()
+    smtp_sink.handler.defer_next = 0
+    yield smtp_sink
+    smtp_sink.handler.rejected.clear()
+    smtp_sink.handler.defer_next = 0
+
+
+@pytest.fixture(scope="session")
+async def email_stack(services: Services, smtp_sink: SmtpSink) -> AsyncIterator[Stack]:
+    """A stack whose email worker sends to the sink; ticks are started by the tests."""
+    async with start_stack(
+        services,
+        f"email-{uuid.uuid4().hex[:8]}-",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_sink.port,
+        smtp_starttls=False,
+        smtp_timeout_seconds=5,
+        email_webhook_secret=EMAIL_WEBHOOK_SECRET,
+        email_public_base_url="http://conveyor",
+        email_schedule_enabled=False,
     ) as stack:
         yield stack

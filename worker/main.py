@@ -13,17 +13,23 @@ from temporalio.worker import Worker
 
 from activities.ai_task import AiTaskActivities
 from activities.doc_ingest import DocIngestActivities
+from activities.email_sequence import EmailSequenceActivities
 from activities.export import ExportActivities
 from activities.job_runs import JobRunActivities
+from activities.retention import RetentionActivities
 from conveyor.ai.providers import create_provider
 from conveyor.constants import TaskQueue
 from conveyor.db import SessionMaker
+from conveyor.email.schedule import ensure_email_schedule
+from conveyor.maintenance.schedule import ensure_retention_schedule
 from conveyor.settings import Settings
 from conveyor.storage import S3Client
 from worker.interceptors import JobLogContextInterceptor
 from workflows.ai_task import AiTaskWorkflow
 from workflows.doc_ingest import DocIngestWorkflow
+from workflows.email_sequence import EmailTickWorkflow
 from workflows.export import ExportWorkflow
+from workflows.retention import RetentionWorkflow
 
 log = logging.getLogger("conveyor.worker")
 
@@ -68,6 +74,17 @@ def _doc_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
     ]
 
 
+def _email_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
+    email = EmailSequenceActivities(deps.session_maker, deps.settings)
+    return [email.start_tick, email.send_due_steps, JobRunActivities(deps.session_maker).finish_job]
+
+
+def _maintenance_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
+    retention = RetentionActivities(deps.session_maker, deps.s3, deps.settings)
+    mirror = JobRunActivities(deps.session_maker)
+    return [retention.purge_expired, mirror.start_system_run, mirror.finish_job]
+
+
 MODULES: dict[TaskQueue, WorkerModule] = {
     TaskQueue.EXPORTS: WorkerModule(
         "WorkerExportModule",
@@ -84,6 +101,13 @@ MODULES: dict[TaskQueue, WorkerModule] = {
         _ai_activities,
         lambda settings: settings.ai_max_concurrent_activities,
     ),
+    TaskQueue.EMAIL: WorkerModule(
+        "WorkerEmailModule",
+        TaskQueue.EMAIL,
+        [EmailTickWorkflow],
+        _email_activities,
+        lambda settings: settings.worker_max_concurrent_activities,
+    ),
     # OCR is CPU-bound: about one page batch per core.
     TaskQueue.DOCS: WorkerModule(
         "WorkerDocModule",
@@ -91,6 +115,13 @@ MODULES: dict[TaskQueue, WorkerModule] = {
         [DocIngestWorkflow],
         _doc_activities,
         lambda settings: settings.doc_max_concurrent_activities or os.cpu_count() or 1,
+    ),
+    TaskQueue.MAINTENANCE: WorkerModule(
+        "WorkerMaintenanceModule",
+        TaskQueue.MAINTENANCE,
+        [RetentionWorkflow],
+        _maintenance_activities,
+        lambda settings: 1,
     ),
 }
 
@@ -134,6 +165,10 @@ def build_workers(client: Client, deps: WorkerDeps, queues: Sequence[TaskQueue])
 
 async def run_workers(client: Client, deps: WorkerDeps, queues: Sequence[TaskQueue]) -> None:
     """Runs until cancelled, logging one line per module as it starts."""
+    if TaskQueue.EMAIL in queues and deps.settings.email_schedule_enabled:
+        await ensure_email_schedule(client, deps.settings)
+    if TaskQueue.MAINTENANCE in queues and deps.settings.retention_schedule_enabled:
+        await ensure_retention_schedule(client, deps.settings)
     workers = build_workers(client, deps, queues)
     for queue in queues:
         log.info(

@@ -16,6 +16,7 @@ from conveyor.db import SessionMaker
 from conveyor.jobs.entities import sync_entity
 from conveyor.jobs.payloads import FinishJobInput, JobRef, SystemRunInput
 from conveyor.models import DeadLetter, JobRun
+from conveyor.prometheus import job_finished, job_started
 
 _NOT_FINISHED = JobRun.status.not_in([s.value for s in TERMINAL_STATUSES])
 
@@ -28,18 +29,23 @@ class JobRunMirror:
 
     async def attempt_started(self, job_run_id: str, attempt: int) -> None:
         async with self._session_maker.begin() as session:
-            run = await session.scalar(
-                update(JobRun)
-                .where(JobRun.id == uuid.UUID(job_run_id), _NOT_FINISHED)
-                .values(
-                    status=JobStatus.RUNNING.value,
-                    attempt=func.greatest(JobRun.attempt, attempt),
-                    started_at=func.coalesce(JobRun.started_at, func.now()),
+            row = (
+                await session.execute(
+                    update(JobRun)
+                    .where(JobRun.id == uuid.UUID(job_run_id), _NOT_FINISHED)
+                    .values(
+                        status=JobStatus.RUNNING.value,
+                        attempt=func.greatest(JobRun.attempt, attempt),
+                        started_at=func.coalesce(JobRun.started_at, func.now()),
+                    )
+                    # now() is the transaction's time: equal only if this call set it.
+                    .returning(JobRun, JobRun.started_at == func.now())
                 )
-                .returning(JobRun)
-            )
-            if run is not None:
-                await sync_entity(session, run)
+            ).first()
+            if row is not None:
+                await sync_entity(session, row[0])
+        if row is not None and row[1] and row[0].started_at is not None:
+            job_started(row[0].job_name, row[0].queued_at, row[0].started_at)
 
     async def progress(self, job_run_id: str, percent: int) -> None:
         async with self._session_maker.begin() as session:
@@ -94,7 +100,8 @@ class JobRunMirror:
             await sync_entity(session, run)
             if finish.status == JobStatus.FAILED:
                 await _dead_letter(session, run)
-            return True
+        job_finished(run.job_name, finish.status, run.started_at, run.finished_at)
+        return True
 
 
 def _finish_values(finish: FinishJobInput) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from conveyor.errors import IdempotencyKeyReused, Unavailable
 from conveyor.jobs.kinds import JobKind
 from conveyor.jobs.payloads import JobRef, RetrySpec
 from conveyor.models import JobRun
+from conveyor.prometheus import job_submitted
 from conveyor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class JobSubmitter:
         if existing is not None:
             await self.session.commit()
             await self._ensure_started(kind, existing)
+            job_submitted(kind.name.value, created=False)
             return Submission(existing, created=False)
         if kind.admit is not None:
             await kind.admit(self.session, self._settings, request.principal, request.payload)
@@ -106,6 +108,7 @@ class JobSubmitter:
         # Committed before the start so the workflow always finds its rows.
         await self.session.commit()
         await self._ensure_started(kind, run, fail_on_error=created)
+        job_submitted(kind.name.value, created)
         return Submission(run, created)
 
     def _identity(self, kind: JobKind, request: JobRequest) -> _Identity:
