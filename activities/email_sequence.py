@@ -1,26 +1,15 @@
-"""Email tick activities: record the tick in `job_runs`, then send due steps batch by batch."""
+"""Email tick activity: send due steps batch by batch."""
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from conveyor.constants import JobName, JobStatus
 from conveyor.db import SessionMaker
 from conveyor.email.dispatch import BatchDispatcher
-from conveyor.email.payloads import (
-    SYSTEM_ORG,
-    SYSTEM_USER,
-    SendDueInput,
-    StartTickInput,
-    TickResult,
-)
+from conveyor.email.payloads import SendDueInput, TickResult
 from conveyor.email.signing import SigningNotConfigured
 from conveyor.email.smtp import SmtpNotConfigured, SmtpSender
 from conveyor.jobs.mirror import JobRunMirror
-from conveyor.jobs.payloads import JobRef
 from conveyor.jobs.progress import ProgressReporter
-from conveyor.models import JobRun
 from conveyor.settings import Settings
 
 SMTP_DEFERRED = "SmtpDeferred"
@@ -32,36 +21,6 @@ class EmailSequenceActivities:
         self._session_maker = session_maker
         self._mirror = JobRunMirror(session_maker)
         self._dispatcher = BatchDispatcher(session_maker, settings, SmtpSender(settings))
-
-    @activity.defn
-    async def start_tick(self, request: StartTickInput) -> JobRef:
-        """Writes the tick's `job_runs` row (RUNNING), keyed by its workflow id; idempotent."""
-        async with self._session_maker.begin() as session:
-            await session.execute(
-                insert(JobRun)
-                .values(
-                    job_id=request.job_id,
-                    run_id=request.run_id,
-                    job_name=JobName.EMAIL_TICK.value,
-                    task_queue=request.task_queue,
-                    status=JobStatus.RUNNING.value,
-                    org_id=SYSTEM_ORG,
-                    user_id=SYSTEM_USER,
-                    entity_type=JobName.EMAIL_TICK.value,
-                    entity_id=request.job_id,
-                    payload={},
-                    payload_hash="",
-                    dedupe_key=request.job_id,
-                    attempt=1,
-                    started_at=func.now(),
-                )
-                .on_conflict_do_nothing(index_elements=[JobRun.job_id])
-            )
-            run_id = await session.scalar(select(JobRun.id).where(JobRun.job_id == request.job_id))
-        assert run_id is not None
-        return JobRef(
-            str(run_id), request.job_id, JobName.EMAIL_TICK.value, SYSTEM_ORG, SYSTEM_USER
-        )
 
     @activity.defn
     async def send_due_steps(self, request: SendDueInput) -> TickResult:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conveyor.constants import SYSTEM_ORG
 from conveyor.models import ApiToken
 
 TOKEN_PREFIX = "cvy_"
@@ -28,6 +29,8 @@ def hash_token(token: str) -> str:
 
 async def create_token(session: AsyncSession, org_id: str, user_id: str, name: str = "") -> str:
     """Stores a new token and returns it in plain text: the only time it is visible."""
+    if org_id == SYSTEM_ORG:
+        raise ValueError(f"{SYSTEM_ORG!r} is reserved for the jobs the system schedules")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(org_id=org_id, user_id=user_id, name=name, token_hash=hash_token(token)))
     await session.flush()

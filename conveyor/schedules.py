@@ -9,8 +9,21 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from conveyor.constants import SA_JOB_NAME, SA_ORG_ID, SYSTEM_ORG, JobName
 
 log = logging.getLogger(__name__)
+
+
+def system_search_attributes(job_name: JobName) -> TypedSearchAttributes:
+    """Lets operators find scheduled runs in the Temporal UI like any org's jobs."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(SA_ORG_ID, SYSTEM_ORG),
+            SearchAttributePair(SA_JOB_NAME, job_name.value),
+        ]
+    )
 
 
 async def ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:

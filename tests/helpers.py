@@ -198,7 +198,8 @@ async def worker_process(
     worker = WorkerProcess(process)
     reader = asyncio.create_task(_collect_lines(worker))
     try:
-        async with asyncio.timeout(30):
+        # Generous: on a loaded 2-core machine imports and connecting take a while.
+        async with asyncio.timeout(90):
             await worker.ready.wait()
         yield worker
     finally:

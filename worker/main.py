@@ -76,7 +76,8 @@ def _doc_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
 
 def _email_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
     email = EmailSequenceActivities(deps.session_maker, deps.settings)
-    return [email.start_tick, email.send_due_steps, JobRunActivities(deps.session_maker).finish_job]
+    mirror = JobRunActivities(deps.session_maker)
+    return [email.send_due_steps, mirror.start_system_run, mirror.finish_job]
 
 
 def _maintenance_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:

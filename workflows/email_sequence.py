@@ -10,29 +10,23 @@ replaying, as the next tick takes whatever is still due.
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.email_sequence import EmailSequenceActivities
     from conveyor.constants import JobName
-    from conveyor.email.payloads import EmailTickInput, SendDueInput, StartTickInput, TickResult
+    from conveyor.email.payloads import EmailTickInput, SendDueInput, TickResult
     from conveyor.jobs.payloads import JobRef
 
-from workflows.lifecycle import job_activity_options, run_job
+from workflows.lifecycle import job_activity_options, run_scheduled_job
 
 
 @workflow.defn(name=JobName.EMAIL_TICK.value)
 class EmailTickWorkflow:
     @workflow.run
     async def run(self, request: EmailTickInput) -> TickResult:
-        info = workflow.info()
-        job = await workflow.execute_activity_method(
-            EmailSequenceActivities.start_tick,
-            StartTickInput(job_id=info.workflow_id, run_id=info.run_id, task_queue=info.task_queue),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=0),
+        return await run_scheduled_job(
+            JobName.EMAIL_TICK.value, lambda job: self._send(job, request), TickResult.summary
         )
-        return await run_job(job, lambda: self._send(job, request), TickResult.summary)
 
     async def _send(self, job: JobRef, request: EmailTickInput) -> TickResult:
         result: TickResult = await workflow.execute_activity_method(

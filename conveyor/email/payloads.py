@@ -9,12 +9,6 @@ from typing import Any
 
 from conveyor.jobs.payloads import JobRef, RetrySpec
 
-# Ticks belong to no tenant, yet every `job_runs` row needs an org: this
-# reserved id (not a valid tenant for any API token in practice) keeps ticks
-# out of every org's job list while operators still see them in SQL.
-SYSTEM_ORG = "system"
-SYSTEM_USER = "scheduler"
-
 
 @dataclass(frozen=True)
 class EmailTickInput:
@@ -23,14 +17,6 @@ class EmailTickInput:
     retry: RetrySpec
     batch_size: int = 200
     max_batches: int = 50
-    v: int = 1
-
-
-@dataclass(frozen=True)
-class StartTickInput:
-    job_id: str
-    run_id: str
-    task_queue: str
     v: int = 1
 
 

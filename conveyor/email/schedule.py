@@ -14,21 +14,18 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
     WorkflowHandle,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from conveyor.constants import SA_JOB_NAME, SA_ORG_ID, JobName, TaskQueue
-from conveyor.email.payloads import SYSTEM_ORG, EmailTickInput
+from conveyor.constants import JobName, TaskQueue
+from conveyor.email.payloads import EmailTickInput
 from conveyor.jobs.payloads import RetrySpec
+from conveyor.schedules import ensure_schedule, system_search_attributes
 from conveyor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,15 +50,6 @@ def tick_input(settings: Settings) -> EmailTickInput:
     )
 
 
-def _search_attributes() -> TypedSearchAttributes:
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(SA_ORG_ID, SYSTEM_ORG),
-            SearchAttributePair(SA_JOB_NAME, JobName.EMAIL_TICK.value),
-        ]
-    )
-
-
 def build_schedule(settings: Settings) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
@@ -70,7 +58,7 @@ def build_schedule(settings: Settings) -> Schedule:
             # Temporal appends the scheduled time: each tick has its own id.
             id=schedule_id(settings),
             task_queue=settings.task_queue(TaskQueue.EMAIL),
-            typed_search_attributes=_search_attributes(),
+            typed_search_attributes=system_search_attributes(JobName.EMAIL_TICK),
         ),
         spec=ScheduleSpec(
             intervals=[
@@ -84,19 +72,7 @@ def build_schedule(settings: Settings) -> Schedule:
 
 async def ensure_email_schedule(client: Client, settings: Settings) -> None:
     """Creates the schedule, or brings an existing one to these settings (keeping a pause)."""
-    schedule = build_schedule(settings)
-    try:
-        await client.create_schedule(schedule_id(settings), schedule)
-        log.info("email tick schedule created", extra={"schedule_id": schedule_id(settings)})
-        return
-    except ScheduleAlreadyRunningError:
-        pass
-
-    def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        schedule.state = current.description.schedule.state
-        return ScheduleUpdate(schedule=schedule)
-
-    await client.get_schedule_handle(schedule_id(settings)).update(keep_state)
+    await ensure_schedule(client, schedule_id(settings), build_schedule(settings))
 
 
 async def trigger_tick(client: Client, settings: Settings) -> str:
@@ -126,5 +102,5 @@ async def start_tick(
         tick_input(settings),
         id=workflow_id or f"{schedule_id(settings)}-manual-{uuid.uuid4().hex[:12]}",
         task_queue=settings.task_queue(TaskQueue.EMAIL),
-        search_attributes=_search_attributes(),
+        search_attributes=system_search_attributes(JobName.EMAIL_TICK),
     )

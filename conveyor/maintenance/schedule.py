@@ -13,7 +13,7 @@ from temporalio.client import (
 )
 
 from conveyor.constants import JobName, TaskQueue
-from conveyor.schedules import ensure_schedule
+from conveyor.schedules import ensure_schedule, system_search_attributes
 from conveyor.settings import Settings
 
 
@@ -27,6 +27,7 @@ async def ensure_retention_schedule(client: Client, settings: Settings) -> None:
             JobName.RETENTION.value,
             id=retention_schedule_id(settings),
             task_queue=settings.task_queue(TaskQueue.MAINTENANCE),
+            typed_search_attributes=system_search_attributes(JobName.RETENTION),
         ),
         spec=ScheduleSpec(
             intervals=[
