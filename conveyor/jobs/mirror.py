@@ -62,7 +62,7 @@ class JobRunMirror:
         a retried call finds the row it wrote and returns the same reference.
         """
         async with self._session_maker.begin() as session:
-            await session.execute(
+            inserted = await session.execute(
                 insert(JobRun)
                 .values(
                     job_id=request.job_id,
@@ -81,9 +81,13 @@ class JobRunMirror:
                     started_at=func.now(),
                 )
                 .on_conflict_do_nothing(index_elements=[JobRun.job_id])
+                .returning(JobRun.queued_at, JobRun.started_at)
             )
+            first_start = inserted.first()
             run_id = await session.scalar(select(JobRun.id).where(JobRun.job_id == request.job_id))
         assert run_id is not None
+        if first_start is not None:
+            job_started(request.job_name, first_start.queued_at, first_start.started_at)
         return JobRef(str(run_id), request.job_id, request.job_name, SYSTEM_ORG, SYSTEM_USER)
 
     async def finish(self, finish: FinishJobInput) -> bool:
