@@ -24,10 +24,11 @@ from conveyor.ai.task_types import (
     summarize_prompt,
 )
 from conveyor.ai.text import CHARS_PER_TOKEN, estimate_tokens, split_into_chunks, truncate
-from conveyor.db import SessionMaker
+from conveyor.db import SessionMaker, asyncpg_dsn
 from conveyor.jobs.errors import BAD_INPUT
 from conveyor.jobs.mirror import JobRunMirror
 from conveyor.jobs.progress import ProgressReporter
+from conveyor.jobs.slots import OrgSlots
 from conveyor.models import AiTask
 from conveyor.settings import Settings
 
@@ -48,9 +49,15 @@ class AiTaskActivities:
         self._provider = provider
         self._settings = settings
         self._prices = PriceTable(settings.ai_prices)
+        self._slots = OrgSlots(asyncpg_dsn(settings.database_url), settings)
 
     @activity.defn
     async def run_ai_task(self, request: AiTaskActivityInput) -> AiTaskResult:
+        """Answers the task, in one of the org's AI slots when it has a cap."""
+        async with self._slots.hold(request.job):
+            return await self._run_ai_task(request)
+
+    async def _run_ai_task(self, request: AiTaskActivityInput) -> AiTaskResult:
         """Runs the task, charging every model call to the task as it happens.
 
         A retried attempt resumes from the chunk summaries its predecessor

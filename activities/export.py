@@ -16,6 +16,7 @@ from conveyor.exports.registry import ENTITIES, FORMATS, ExportQuery, allowed, b
 from conveyor.jobs.errors import BAD_INPUT
 from conveyor.jobs.mirror import JobRunMirror
 from conveyor.jobs.progress import ProgressReporter
+from conveyor.jobs.slots import OrgSlots
 from conveyor.models import ExportJob, FileObject
 from conveyor.settings import Settings
 from conveyor.storage import MIB, S3Client, StreamingUpload
@@ -36,9 +37,15 @@ class ExportActivities:
         self._mirror = JobRunMirror(session_maker)
         self._s3 = s3
         self._settings = settings
+        self._slots = OrgSlots(asyncpg_dsn(settings.database_url), settings)
 
     @activity.defn
     async def stream_export(self, request: ExportActivityInput) -> ExportResult:
+        """Streams the export, in one of the org's export slots when it has a cap."""
+        async with self._slots.hold(request.job):
+            return await self._stream_export(request)
+
+    async def _stream_export(self, request: ExportActivityInput) -> ExportResult:
         """Streams the export into its object and records the file.
 
         Every attempt starts over: a COPY cannot resume where a dead one

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
         "", description="Base of unsubscribe links; empty: http://API_HOST:API_PORT."
     )
 
+    org_concurrency_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description='Most jobs of a kind one org runs at once, e.g. {"export": 2}; none: no cap.',
+    )
     retention_days: int = Field(30, ge=1, description="Finished jobs older than this are removed.")
     job_retention_days: dict[str, int] = Field(
         default_factory=dict, description='Per job name, e.g. {"export": 7}.'

@@ -9,7 +9,7 @@ with workflow.unsafe.imports_passed_through():
     from conveyor.ai.payloads import AiTaskActivityInput, AiTaskResult, AiTaskWorkflowInput
     from conveyor.constants import JobName
 
-from workflows.lifecycle import job_activity_options, run_job
+from workflows.lifecycle import execute_job_activity, run_job
 
 
 @workflow.defn(name=JobName.AI_TASK.value)
@@ -19,8 +19,9 @@ class AiTaskWorkflow:
         return await run_job(request.job, lambda: self._answer(request), AiTaskResult.summary)
 
     async def _answer(self, request: AiTaskWorkflowInput) -> AiTaskResult:
-        return await workflow.execute_activity_method(
+        return await execute_job_activity(
             AiTaskActivities.run_ai_task,
             AiTaskActivityInput(job=request.job, ai_task_id=request.ai_task_id),
-            **job_activity_options(request.retry, timedelta(minutes=30)),
+            request.retry,
+            timedelta(minutes=30),
         )

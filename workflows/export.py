@@ -9,7 +9,7 @@ with workflow.unsafe.imports_passed_through():
     from conveyor.constants import JobName
     from conveyor.exports.payloads import ExportActivityInput, ExportResult, ExportWorkflowInput
 
-from workflows.lifecycle import job_activity_options, run_job
+from workflows.lifecycle import execute_job_activity, run_job
 
 
 @workflow.defn(name=JobName.EXPORT.value)
@@ -20,7 +20,7 @@ class ExportWorkflow:
 
     async def _stream(self, request: ExportWorkflowInput) -> ExportResult:
         # The activity aborts its multipart upload before a cancelled workflow moves on.
-        return await workflow.execute_activity_method(
+        return await execute_job_activity(
             ExportActivities.stream_export,
             ExportActivityInput(
                 job=request.job,
@@ -29,5 +29,6 @@ class ExportWorkflow:
                 format=request.format,
                 filters=request.filters,
             ),
-            **job_activity_options(request.retry, timedelta(hours=6)),
+            request.retry,
+            timedelta(hours=6),
         )

@@ -24,12 +24,14 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from activities.job_runs import JobRunActivities
     from conveyor.constants import JobStatus
-    from conveyor.jobs.errors import NON_RETRYABLE_ERRORS
+    from conveyor.jobs.errors import NON_RETRYABLE_ERRORS, ORG_AT_LIMIT
     from conveyor.jobs.payloads import FinishJobInput, JobRef, RetrySpec, SystemRunInput
 
 T = TypeVar("T")
 
 # The mirror write must land eventually: a database outage delays it, never drops it.
+_SLOT_WAIT_FIRST = timedelta(seconds=1)
+_SLOT_WAIT_MAX = timedelta(seconds=30)
 _MIRROR_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=0)
 
 
@@ -67,6 +69,27 @@ async def run_scheduled_job(
         retry_policy=_MIRROR_RETRY,
     )
     return await run_job(job, lambda: work(job), summarize)
+
+
+async def execute_job_activity(
+    activity: Callable[..., Awaitable[T]], arg: Any, retry: RetrySpec, start_to_close: timedelta
+) -> T:
+    """Runs a job's main activity; while its org is at its cap, waits and asks again.
+
+    The wait is a durable timer: it holds no worker slot, survives restarts,
+    and spends none of the job's retries.
+    """
+    wait = _SLOT_WAIT_FIRST
+    while True:
+        try:
+            return await workflow.execute_activity_method(
+                activity, arg, **job_activity_options(retry, start_to_close)
+            )
+        except ActivityError as err:
+            if not (isinstance(err.cause, ApplicationError) and err.cause.type == ORG_AT_LIMIT):
+                raise
+        await workflow.sleep(wait)
+        wait = min(wait * 2, _SLOT_WAIT_MAX)
 
 
 def job_activity_options(retry: RetrySpec, start_to_close: timedelta) -> dict[str, Any]:
