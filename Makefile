@@ -35,8 +35,12 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
+# Each prints its figures and ratios; together they take several minutes.
 bench: install
-	$(BIN)/python bench/export.py
+	$(BIN)/python -m bench.export
+	$(BIN)/python -m bench.ai_tasks
+	$(BIN)/python -m bench.docs
+	$(BIN)/python -m bench.email_sequence
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache

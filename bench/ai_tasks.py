@@ -1,6 +1,6 @@
 r"""AI task benchmark: one worker's throughput against a model with a fixed latency.
 
-Run `.venv/bin/python bench/ai_tasks.py` from the repository root; add
+Run `.venv/bin/python -m bench.ai_tasks` from the repository root; add
 `--concurrency 8,16,32` to compare several activity concurrencies in one run,
 and `--repeat 3` to measure each three times and keep the median (the machine
 is shared). Everything runs on this machine, in a temporary folder, on free
@@ -52,9 +52,6 @@ from conveyor.auth import create_token
 from conveyor.constants import TaskQueue
 from conveyor.db import asyncpg_dsn, create_engine, create_session_maker
 from conveyor.settings import Settings
-
-# tests/ is not an installed package: the stub comes from this checkout.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.openai_stub import OpenAIStub, running_stub
 
 ORG = "bench-ai"

@@ -1,13 +1,14 @@
 r"""Document ingest benchmark: pages/s through the worker against the bare tools.
 
-Run `.venv/bin/python bench/docs.py` from the repository root (about three
+Run `.venv/bin/python -m bench.docs` from the repository root (about three
 minutes on 2 cores); `--smoke` is a quick run with few pages, `--repeat 3` runs
 each pair of measurements three times and keeps the median ratio (the machine
 is shared), `--profile` says where the worker's time went. Everything runs on
 this machine, in a temporary folder, on free ports: embedded PostgreSQL,
-SeaweedFS and a Temporal dev server, the API, and one worker serving only the
-`docs` queue with DOC_OCR_DPI=`--dpi`, DOC_PAGES_PER_BATCH=`--batch` and
-DOC_MAX_CONCURRENT_ACTIVITIES=`--concurrency` (0, the default: one per core).
+SeaweedFS and a Temporal dev server, the API, and one worker process (or
+`--workers`) serving only the `docs` queue with DOC_OCR_DPI=`--dpi`,
+DOC_PAGES_PER_BATCH=`--batch` and DOC_MAX_CONCURRENT_ACTIVITIES=`--concurrency`
+(0, the default: one per core).
 
 Inputs, made here: `--text-files` PDFs of `--text-pages` pages, each page 36
 lines of prose in Helvetica (reportlab, as the tests make them), and
@@ -54,16 +55,6 @@ the machine is near 100% busy but the worker's own share is well below it,
 other programs had the cores, and the wall-clock ratios understate the worker.
 """
 
-import sys
-from pathlib import Path
-
-# Run as a script, Python puts bench/ first on sys.path, where a sibling script
-# (bench/email.py) would shadow the standard library's `email`. The repository
-# root goes first instead, which also makes tests/ importable.
-if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import argparse
 import asyncio
 import atexit
@@ -75,12 +66,14 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -212,24 +205,28 @@ def process_cpu_seconds(pid: int) -> float:
     return (utime + stime + cutime + cstime) / CLOCK_TICKS
 
 
+def processes_cpu_seconds(pids: tuple[int, ...]) -> float:
+    return sum(process_cpu_seconds(pid) for pid in pids)
+
+
 @dataclasses.dataclass(frozen=True)
 class Meter:
-    """The clocks at the start of a measurement of process `pid`."""
+    """The clocks at the start of a measurement of processes `pids`."""
 
-    pid: int
+    pids: tuple[int, ...]
     wall: float
     machine: float
     own: float
 
     @classmethod
-    def start(cls, pid: int) -> "Meter":
-        return cls(pid, time.time(), machine_busy_seconds(), process_cpu_seconds(pid))
+    def start(cls, *pids: int) -> "Meter":
+        return cls(pids, time.time(), machine_busy_seconds(), processes_cpu_seconds(pids))
 
     def stop(self, pages: int, seconds: float | None = None) -> Run:
         """The run until now; `seconds` replaces the wall time when measured more exactly."""
         wall = time.time() - self.wall
         busy = (machine_busy_seconds() - self.machine) / wall / CPUS
-        own = process_cpu_seconds(self.pid) - self.own
+        own = processes_cpu_seconds(self.pids) - self.own
         return Run(seconds or wall, pages, own, busy)
 
 
@@ -431,10 +428,9 @@ def start_api(env: dict[str, str], workdir: Path, services: list[devstack.Servic
     return url
 
 
-def start_worker(env: dict[str, str], workdir: Path) -> devstack.Service:
+def start_worker(env: dict[str, str], log_path: Path) -> devstack.Service:
     """A worker serving only the `docs` queue, once it says it started."""
     command = [sys.executable, "-m", "conveyor.cli", "worker", "--queues", TaskQueue.DOCS.value]
-    log_path = workdir / "logs" / "worker.log"
     worker = devstack.spawn("worker", command, log_path, env)
     devstack.wait_until(
         lambda: WORKER_READY in log_path.read_text(errors="replace"), "the worker", worker
@@ -450,7 +446,7 @@ class Bench:
     http: httpx.AsyncClient
     db: asyncpg.Connection
     temporal: Client
-    worker_pid: int
+    worker_pids: tuple[int, ...]
     workdir: Path
 
 
@@ -498,7 +494,7 @@ async def wait_until_completed(db: asyncpg.Connection, job_run_ids: list[str]) -
 async def ingest_all(bench: Bench, documents: list[Document], limit_seconds: float) -> Run:
     """Uploads every file for ingest and waits for all; checks what the worker wrote."""
     gate = asyncio.Semaphore(UPLOADS_IN_FLIGHT)
-    meter = Meter.start(bench.worker_pid)
+    meter = Meter.start(*bench.worker_pids)
     uploads = await asyncio.gather(*(upload(bench, gate, document) for document in documents))
     uploaded = time.time()
     try:
@@ -631,13 +627,14 @@ async def all_pairs(
     await ingest_all(bench, [texts[0], scans[0]], limit_seconds=300)
     say(f"  warm-up done ({load_average()})")
     text, scanned = [], []
+    slots = (args.concurrency or CPUS) * args.workers
     for _ in range(args.repeat):
         text.append(await text_pair(bench, texts))
         if args.profile:
-            await print_profile(bench.temporal, text[-1].worker, args.concurrency or CPUS)
+            await print_profile(bench.temporal, text[-1].worker, slots)
         scanned.append(await scanned_pair(bench, scans, args.dpi, bench.workdir))
         if args.profile:
-            await print_profile(bench.temporal, scanned[-1].worker, args.concurrency or CPUS)
+            await print_profile(bench.temporal, scanned[-1].worker, slots)
     return Results(text, scanned, await extras(args, scans, bench.workdir))
 
 
@@ -666,7 +663,12 @@ async def measure(
     token = await create_bench_token(settings.database_url)
     env = child_env(settings)
     api_url = await asyncio.to_thread(start_api, env, workdir, services)
-    worker = await asyncio.to_thread(start_worker, {**env, **worker_env(args)}, workdir)
+    workers = [
+        await asyncio.to_thread(
+            start_worker, {**env, **worker_env(args)}, workdir / "logs" / f"worker-{number}.log"
+        )
+        for number in range(args.workers)
+    ]
     db = await asyncpg.connect(asyncpg_dsn(settings.database_url))
     temporal = await Client.connect(settings.temporal_address)
     headers = {"Authorization": f"Bearer {token}"}
@@ -674,11 +676,13 @@ async def measure(
         async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=60) as http:
             images = workdir / "pages"
             images.mkdir()
-            bench = Bench(http, db, temporal, worker.process.pid, images)
+            pids = tuple(worker.process.pid for worker in workers)
+            bench = Bench(http, db, temporal, pids, images)
             return await all_pairs(bench, args, inputs)
     finally:
         await db.close()
-        await asyncio.to_thread(worker.stop)
+        for worker in workers:
+            await asyncio.to_thread(worker.stop)
 
 
 def run(args: argparse.Namespace, workdir: Path, services: list[devstack.Service]) -> Results:
@@ -743,7 +747,8 @@ def report(args: argparse.Namespace, results: Results) -> None:
     say(
         f"\n{args.text_files} text PDFs x {args.text_pages} pages, {args.scanned_pages} scanned"
         f" pages rendered at {args.dpi} DPI; batch {args.batch}, concurrency"
-        f" {args.concurrency or 'one per core'}; {CPUS} CPUs, {load_average()}"
+        f" {args.concurrency or 'one per core'}, {args.workers} worker(s);"
+        f" {CPUS} CPUs, {load_average()}"
     )
     say(
         f"{'measurement':<42}{'pages':>6}{'seconds':>9}{'pages/s':>9}{'CPU s/page':>11}"
@@ -779,6 +784,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=positive, default=DEFAULT_BATCH, help="DOC_PAGES_PER_BATCH")
     parser.add_argument(
         "--concurrency", type=int, default=0, help="DOC_MAX_CONCURRENT_ACTIVITIES; 0: one per core"
+    )
+    parser.add_argument(
+        "--workers", type=positive, default=1, help="worker processes on the docs queue"
     )
     parser.add_argument(
         "--repeat", type=positive, default=1, help="runs of each measurement; the median is kept"

@@ -1,6 +1,6 @@
 r"""Export benchmark: the streamed export against its two stages alone.
 
-Run `.venv/bin/python bench/export.py` (or `make bench`); add
+Run `.venv/bin/python -m bench.export` (or `make bench`); add
 `--rows 20000 --small-rows 2000` for a quick smoke run, and `--repeat 3` to run
 each measurement three times and keep its median (the machine is shared).
 Everything runs on this machine, in a temporary folder, on free ports: embedded

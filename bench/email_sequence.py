@@ -1,6 +1,6 @@
 """Email benchmark: one tick sending N due steps vs a bare aiosmtplib loop, same sink.
 
-Run `.venv/bin/python bench/email.py` (1,000 messages; `--messages`, and
+Run `.venv/bin/python -m bench.email_sequence` (1,000 messages; `--messages`, and
 `--repeat 3` to keep the median of three runs, as the machine is shared).
 Everything runs here, in a temporary folder, on free ports: embedded
 PostgreSQL, a Temporal dev server, an email worker in this process, and the
@@ -17,21 +17,15 @@ How to read it: `tick / bare` is the tick's messages/s over the loop's; the
 goal is at least 0.8 (the database work and Temporal cost at most 20%).
 """
 
-# ruff: noqa: E402
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder heads sys.path, where this file would
-# shadow the standard library's `email` package it is named like.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse
 import asyncio
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import aiosmtplib
 import asyncpg
