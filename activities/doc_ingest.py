@@ -69,35 +69,40 @@ class DocIngestActivities:
 
     @activity.defn
     async def inspect_document(self, ref: DocumentRef) -> Inspection:
-        """Checks the file can be ingested and starts from a clean slate of pages."""
+        """Checks the file, starts from a clean slate, and writes every text-layer page.
+
+        Reading a text layer costs milliseconds a page, so all of them are read
+        here at once; only the pages without one are left for OCR batches.
+        """
         await self._mirror.attempt_started(ref.job.job_run_id, activity.info().attempt)
         document, data = await self._load(ref)
-        pages = await _readable(
-            asyncio.to_thread(
-                extract.count_pages, data, document.mime_type, self._settings.doc_max_pages
-            )
-        )
-        await self.discard_output(ref)
-        async with self._session_maker.begin() as session:
-            await session.execute(
-                update(Document).where(Document.id == document.id).values(page_count=pages)
-            )
-        return Inspection(pages, self._settings.doc_pages_per_batch)
-
-    @activity.defn
-    async def ingest_pages(self, batch: PageBatch) -> BatchResult:
-        """Extracts a batch of pages and writes them in one transaction."""
-        document, data = await self._load(batch)
-        numbers = list(range(batch.first, batch.last + 1))
         async with Heartbeat():
+            count = await _readable(
+                asyncio.to_thread(
+                    extract.count_pages, data, document.mime_type, self._settings.doc_max_pages
+                )
+            )
+            numbers = list(range(1, count + 1))
             found = await _readable(
                 asyncio.to_thread(extract.text_layers, data, document.mime_type, numbers)
             )
-            scanned = [n for n in numbers if n not in found]
-            ocr = await asyncio.gather(*(self._ocr_page(data, document, n) for n in scanned))
-        pages = sorted([*found.values(), *ocr], key=lambda page: page.page_number)
-        await self._write_pages(batch, pages)
-        return BatchResult(len(pages), len(ocr))
+        await self.discard_output(ref)
+        async with self._session_maker.begin() as session:
+            await session.execute(
+                update(Document).where(Document.id == document.id).values(page_count=count)
+            )
+        await self._write_pages(ref, list(found.values()))
+        ocr_pages = [number for number in numbers if number not in found]
+        return Inspection(count, ocr_pages, self._settings.doc_pages_per_batch)
+
+    @activity.defn
+    async def ingest_pages(self, batch: PageBatch) -> BatchResult:
+        """Reads a batch of scanned pages by OCR and writes them in one transaction."""
+        document, data = await self._load(batch)
+        async with Heartbeat():
+            pages = await asyncio.gather(*(self._ocr_page(data, document, n) for n in batch.pages))
+        await self._write_pages(batch, list(pages))
+        return BatchResult(len(pages))
 
     @activity.defn
     async def finish_document(self, ref: DocumentRef) -> DocIngestResult:
@@ -162,8 +167,12 @@ class DocIngestActivities:
                 asyncio.to_thread(extract.ocr_page, data, document.mime_type, number, self._ocr)
             )
 
-    async def _write_pages(self, batch: PageBatch, pages: list[extract.PageText]) -> None:
-        """The batch's pages (an upsert, so a retried batch rewrites them), then progress."""
+    async def _write_pages(
+        self, batch: DocumentRef | PageBatch, pages: list[extract.PageText]
+    ) -> None:
+        """The pages (an upsert, so a retried batch rewrites them), then progress."""
+        if not pages:
+            return
         document_id = uuid.UUID(batch.document_id)
         rows: list[dict[str, Any]] = [
             {
@@ -190,7 +199,7 @@ class DocIngestActivities:
             await session.execute(_progress_from_pages(batch, document_id))
 
 
-def _progress_from_pages(batch: PageBatch, document_id: uuid.UUID) -> Update:
+def _progress_from_pages(batch: DocumentRef | PageBatch, document_id: uuid.UUID) -> Update:
     """Progress is pages written so far over the page count, whichever batch finishes."""
     written = (
         select(func.count())

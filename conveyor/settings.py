@@ -89,9 +89,9 @@ class Settings(BaseSettings):
     doc_max_pages: int = Field(500, ge=1)
     doc_ocr_languages: str = Field("eng", description="Tesseract languages, e.g. eng+fra.")
     doc_ocr_dpi: int = Field(300, ge=72, le=600)
-    doc_pages_per_batch: int = Field(8, ge=1, le=100)
+    doc_pages_per_batch: int = Field(4, ge=1, le=100, description="Scanned pages per batch.")
     doc_max_concurrent_activities: int = Field(
-        0, ge=0, description="Page batches at once per worker; 0: one per CPU core."
+        0, ge=0, description="Docs activities at once per worker; 0: four per CPU core."
     )
 
     # Email

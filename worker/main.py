@@ -109,13 +109,14 @@ MODULES: dict[TaskQueue, WorkerModule] = {
         _email_activities,
         lambda settings: settings.worker_max_concurrent_activities,
     ),
-    # OCR is CPU-bound: about one page batch per core.
+    # tesseract itself is held to one process per core (DocIngestActivities);
+    # more activity slots than that keep short steps from queueing behind OCR.
     TaskQueue.DOCS: WorkerModule(
         "WorkerDocModule",
         TaskQueue.DOCS,
         [DocIngestWorkflow],
         _doc_activities,
-        lambda settings: settings.doc_max_concurrent_activities or os.cpu_count() or 1,
+        lambda settings: settings.doc_max_concurrent_activities or 4 * (os.cpu_count() or 1),
     ),
     TaskQueue.MAINTENANCE: WorkerModule(
         "WorkerMaintenanceModule",

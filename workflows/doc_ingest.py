@@ -1,4 +1,4 @@
-"""The document ingest workflow: inspect, pages in parallel batches, then the whole text.
+"""The document ingest workflow: inspect (and text layers), OCR batches in parallel, the text.
 
 If any step fails or the job is cancelled, the batches still running are
 cancelled and waited for, and the document's partial pages are discarded, so
@@ -40,7 +40,7 @@ class DocIngestWorkflow:
             inspection = await workflow.execute_activity_method(
                 DocIngestActivities.inspect_document, ref, **options
             )
-            await self._all_batches(request, inspection.page_count, inspection.pages_per_batch)
+            await self._ocr_batches(request, inspection.ocr_pages, inspection.pages_per_batch)
             return await workflow.execute_activity_method(
                 DocIngestActivities.finish_document, ref, **options
             )
@@ -53,24 +53,19 @@ class DocIngestWorkflow:
             )
             raise
 
-    async def _all_batches(
-        self, request: DocIngestWorkflowInput, page_count: int, per_batch: int
+    async def _ocr_batches(
+        self, request: DocIngestWorkflowInput, pages: list[int], per_batch: int
     ) -> list[BatchResult]:
         options = job_activity_options(request.retry, timedelta(minutes=30))
         tasks = [
             asyncio.ensure_future(
                 workflow.execute_activity_method(
                     DocIngestActivities.ingest_pages,
-                    PageBatch(
-                        request.job,
-                        request.document_id,
-                        first,
-                        min(first + per_batch - 1, page_count),
-                    ),
+                    PageBatch(request.job, request.document_id, pages[i : i + per_batch]),
                     **options,
                 )
             )
-            for first in range(1, page_count + 1, per_batch)
+            for i in range(0, len(pages), per_batch)
         ]
         try:
             return list(await asyncio.gather(*tasks))

@@ -98,7 +98,8 @@ def _open_image(data: bytes) -> Image.Image:
 def _render(data: bytes, page_number: int, dpi: int) -> Image.Image:
     document = pypdfium2.PdfDocument(data)
     try:
-        image: Image.Image = document[page_number - 1].render(scale=dpi / 72).to_pil()
+        page = document[page_number - 1].render(scale=dpi / 72, grayscale=True)
+        image: Image.Image = page.to_pil()
         return image
     finally:
         document.close()
@@ -107,7 +108,7 @@ def _render(data: bytes, page_number: int, dpi: int) -> Image.Image:
 def _ocr(image: Image.Image, page_number: int, ocr: OcrSettings) -> PageText:
     try:
         data = pytesseract.image_to_data(
-            image, lang=ocr.languages, output_type=pytesseract.Output.DICT
+            _for_tesseract(image), lang=ocr.languages, output_type=pytesseract.Output.DICT
         )
     except pytesseract.TesseractNotFoundError as err:
         raise UnreadableDocument(
@@ -117,6 +118,14 @@ def _ocr(image: Image.Image, page_number: int, ocr: OcrSettings) -> PageText:
     except pytesseract.TesseractError as err:
         raise UnreadableDocument(f"OCR of page {page_number} failed: {err.message}") from err
     return PageText(page_number, _lines(data), OCR, _mean_confidence(data))
+
+
+def _for_tesseract(image: Image.Image) -> Image.Image:
+    """Grayscale, handed over uncompressed: pytesseract writes the image to a file for
+    tesseract, and a 300 DPI page compressed as PNG costs about as much as reading it."""
+    gray = image if image.mode == "L" else image.convert("L")
+    gray.format = "PPM"  # for a grayscale image, PIL writes PGM (P5)
+    return gray
 
 
 def _lines(data: dict[str, list[object]]) -> str:

@@ -23,26 +23,27 @@ class DocumentRef:
 
 @dataclass(frozen=True)
 class Inspection:
+    """The document's page count, and the pages its text layer did not cover."""
+
     page_count: int
+    ocr_pages: list[int]
     pages_per_batch: int
     v: int = 1
 
 
 @dataclass(frozen=True)
 class PageBatch:
-    """Pages `first`..`last` (1-based, inclusive) of one document."""
+    """Pages of one document (1-based) to read by OCR."""
 
     job: JobRef
     document_id: str
-    first: int
-    last: int
+    pages: list[int]
     v: int = 1
 
 
 @dataclass(frozen=True)
 class BatchResult:
     pages: int
-    ocr_pages: int
     v: int = 1
 
 
