@@ -1,10 +1,12 @@
 """Document ingest activities: inspect the file, turn page batches into text, finish."""
 
 import asyncio
+import multiprocessing
 import os
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import Update, delete, func, select, update
@@ -15,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from conveyor.constants import JobStatus
 from conveyor.db import SessionMaker
 from conveyor.documents import extract
+from conveyor.documents.formats import IMAGE_TYPES
 from conveyor.documents.payloads import (
     BatchResult,
     DocIngestResult,
@@ -30,6 +33,8 @@ from conveyor.settings import Settings
 from conveyor.storage import S3Client
 
 TEXT_ARTIFACT = "TEXT"
+# Below this, a process's start-up and the PDF's parse cost more than they save.
+_MIN_PAGES_PER_PROCESS = 10
 T = TypeVar("T")
 
 
@@ -65,7 +70,9 @@ class DocIngestActivities:
         # One tesseract process per core, each single-threaded: parallel pages
         # beat tesseract's own threads, which fight over the same cores.
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-        self._ocr_slots = asyncio.Semaphore(os.cpu_count() or 1)
+        self._cores = os.cpu_count() or 1
+        self._ocr_slots = asyncio.Semaphore(self._cores)
+        self._processes: ProcessPoolExecutor | None = None
 
     @activity.defn
     async def inspect_document(self, ref: DocumentRef) -> Inspection:
@@ -83,9 +90,7 @@ class DocIngestActivities:
                 )
             )
             numbers = list(range(1, count + 1))
-            found = await _readable(
-                asyncio.to_thread(extract.text_layers, data, document.mime_type, numbers)
-            )
+            found = await _readable(self._text_layers(data, document.mime_type, numbers))
         await self.discard_output(ref)
         async with self._session_maker.begin() as session:
             await session.execute(
@@ -93,7 +98,9 @@ class DocIngestActivities:
             )
         await self._write_pages(ref, list(found.values()))
         ocr_pages = [number for number in numbers if number not in found]
-        return Inspection(count, ocr_pages, self._settings.doc_pages_per_batch)
+        # A text-only document is done here: one activity round trip fewer.
+        finished = None if ocr_pages else await self.finish_document(ref)
+        return Inspection(count, ocr_pages, self._settings.doc_pages_per_batch, finished)
 
     @activity.defn
     async def ingest_pages(self, batch: PageBatch) -> BatchResult:
@@ -160,6 +167,31 @@ class DocIngestActivities:
                 "the document no longer exists", type=BAD_INPUT, non_retryable=True
             )
         return row[0], await self._files.get(row[1])
+
+    async def _text_layers(
+        self, data: bytes, mime_type: str, numbers: list[int]
+    ) -> dict[int, extract.PageText]:
+        """pypdf holds the GIL, so page ranges are read in processes, one per core."""
+        if mime_type in IMAGE_TYPES:
+            return {}
+        loop = asyncio.get_running_loop()
+        size = max(_MIN_PAGES_PER_PROCESS, -(-len(numbers) // self._cores))
+        ranges = [numbers[i : i + size] for i in range(0, len(numbers), size)]
+        parts = await asyncio.gather(
+            *(
+                loop.run_in_executor(self._pdf_processes(), extract.text_layers, data, mime_type, r)
+                for r in ranges
+            )
+        )
+        return {number: page for part in parts for number, page in part.items()}
+
+    def _pdf_processes(self) -> ProcessPoolExecutor:
+        # Spawned, not forked: the worker runs threads (Temporal's among them)
+        # that a fork would copy mid-flight.
+        if self._processes is None:
+            context = multiprocessing.get_context("spawn")
+            self._processes = ProcessPoolExecutor(self._cores, mp_context=context)
+        return self._processes
 
     async def _ocr_page(self, data: bytes, document: Document, number: int) -> extract.PageText:
         async with self._ocr_slots:

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         DocIngestResult,
         DocIngestWorkflowInput,
         DocumentRef,
+        Inspection,
         PageBatch,
     )
 
@@ -37,9 +38,11 @@ class DocIngestWorkflow:
         ref = DocumentRef(request.job, request.document_id)
         options = job_activity_options(request.retry, timedelta(minutes=30))
         try:
-            inspection = await workflow.execute_activity_method(
+            inspection: Inspection = await workflow.execute_activity_method(
                 DocIngestActivities.inspect_document, ref, **options
             )
+            if inspection.finished is not None:
+                return inspection.finished
             await self._ocr_batches(request, inspection.ocr_pages, inspection.pages_per_batch)
             return await workflow.execute_activity_method(
                 DocIngestActivities.finish_document, ref, **options

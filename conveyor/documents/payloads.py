@@ -22,12 +22,32 @@ class DocumentRef:
 
 
 @dataclass(frozen=True)
+class DocIngestResult:
+    page_count: int
+    ocr_pages: int
+    text_chars: int
+    v: int = 1
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "pageCount": self.page_count,
+            "ocrPages": self.ocr_pages,
+            "textChars": self.text_chars,
+        }
+
+
+@dataclass(frozen=True)
 class Inspection:
-    """The document's page count, and the pages its text layer did not cover."""
+    """The document's page count, and the pages its text layer did not cover.
+
+    A document every page of which had a text layer is finished already:
+    `finished` holds its result and nothing is left to schedule.
+    """
 
     page_count: int
     ocr_pages: list[int]
     pages_per_batch: int
+    finished: DocIngestResult | None = None
     v: int = 1
 
 
@@ -45,18 +65,3 @@ class PageBatch:
 class BatchResult:
     pages: int
     v: int = 1
-
-
-@dataclass(frozen=True)
-class DocIngestResult:
-    page_count: int
-    ocr_pages: int
-    text_chars: int
-    v: int = 1
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "pageCount": self.page_count,
-            "ocrPages": self.ocr_pages,
-            "textChars": self.text_chars,
-        }
