@@ -101,6 +101,8 @@ class AiTaskActivities:
         return task
 
     async def _check_spend(self, org_id: str) -> None:
+        if self._settings.ai_monthly_limit(org_id) is None:
+            return
         async with self._session_maker() as session:
             spend = await month_spend(session, self._settings, org_id)
         if spend.limit_cents is not None and spend.spent_cents >= spend.limit_cents:

@@ -99,17 +99,18 @@ async def _check_spend(
     request: AiTaskRequest,
     prices: PriceTable,
 ) -> None:
+    limit = settings.ai_monthly_limit(principal.org_id)
+    if limit is None:
+        return  # no limit: no need to sum the month's tasks
     spend = await month_spend(session, settings, principal.org_id)
-    if spend.limit_cents is None:
-        return
     model = request.model if settings.openai_api_key else OFFLINE_MODEL
     estimate = prices.cost_cents(model, _estimated_usage(request))
-    if spend.spent_cents + estimate > spend.limit_cents:
+    if spend.spent_cents + estimate > limit:
         raise SpendLimitExceeded(
             f"this task would exceed the org's monthly AI spending limit of"
-            f" {spend.limit_cents}¢ (spent {spend.spent_cents:.6f}¢, this task ~{estimate:.6f}¢)",
+            f" {limit}¢ (spent {spend.spent_cents:.6f}¢, this task ~{estimate:.6f}¢)",
             spentCents=str(spend.spent_cents),
-            limitCents=str(spend.limit_cents),
+            limitCents=str(limit),
         )
 
 
