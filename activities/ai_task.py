@@ -64,7 +64,7 @@ class AiTaskActivities:
         heartbeated, so a 429 halfway through a long document re-asks only
         what was not answered yet.
         """
-        await self._mirror.attempt_started(request.job.job_run_id, activity.info().attempt)
+        await self._mirror.attempt_started(request.job.job_run_id, activity.info())
         task = await self._load(request.ai_task_id)
         task_type, task_input = _parse(task)
         model = self._provider.effective_model(task.model)

@@ -81,7 +81,7 @@ class DocIngestActivities:
         Reading a text layer costs milliseconds a page, so all of them are read
         here at once; only the pages without one are left for OCR batches.
         """
-        await self._mirror.attempt_started(ref.job.job_run_id, activity.info().attempt)
+        await self._mirror.attempt_started(ref.job.job_run_id, activity.info())
         document, data = await self._load(ref)
         async with Heartbeat():
             count = await _readable(

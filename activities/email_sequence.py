@@ -29,7 +29,7 @@ class EmailSequenceActivities:
         What was sent stays sent and what was deferred is released, so the
         retry (or the next tick) picks up exactly the rest.
         """
-        await self._mirror.attempt_started(request.job.job_run_id, activity.info().attempt)
+        await self._mirror.attempt_started(request.job.job_run_id, activity.info())
         try:
             async with ProgressReporter(self._mirror, request.job.job_run_id):
                 outcome = await self._dispatcher.run(

@@ -52,7 +52,7 @@ class ExportActivities:
         stopped, and the object key is the same, so a retry overwrites
         rather than duplicates, and aborts what a crashed attempt left open.
         """
-        await self._mirror.attempt_started(request.job.job_run_id, activity.info().attempt)
+        await self._mirror.attempt_started(request.job.job_run_id, activity.info())
         query = _query(request)
         export_format = FORMATS[request.format]
         key = f"exports/{request.job.org_id}/{request.export_job_id}.{export_format.extension}"

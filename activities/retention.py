@@ -37,7 +37,7 @@ class RetentionActivities:
         Stored objects go before the rows that name them: an attempt that dies
         in between leaves rows the next attempt removes, never unnamed objects.
         """
-        await self._mirror.attempt_started(request.job.job_run_id, activity.info().attempt)
+        await self._mirror.attempt_started(request.job.job_run_id, activity.info())
         totals = RetentionResult(0, 0, 0, 0)
         async with Heartbeat():
             for job_name in sorted(JOB_KINDS):

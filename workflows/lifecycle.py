@@ -117,7 +117,9 @@ async def _finish(
     job: JobRef, status: JobStatus, result: dict[str, Any] | None = None, error: str | None = None
 ) -> None:
     workflow.logger.info("job %s", status.value.lower(), extra=_log_fields(job) | {"error": error})
-    await workflow.execute_activity_method(
+    # A local activity: one database write needs no trip through the task
+    # queue, and the job's end is not queued behind other jobs' work.
+    await workflow.execute_local_activity_method(
         JobRunActivities.finish_job,
         FinishJobInput(job=job, status=status.value, result=result or {}, error=error),
         start_to_close_timeout=timedelta(seconds=30),

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
 
 from conveyor.constants import SYSTEM_ORG, SYSTEM_USER, TERMINAL_STATUSES, JobStatus
 from conveyor.db import SessionMaker
@@ -27,7 +28,8 @@ class JobRunMirror:
     def __init__(self, session_maker: SessionMaker) -> None:
         self._session_maker = session_maker
 
-    async def attempt_started(self, job_run_id: str, attempt: int) -> None:
+    async def attempt_started(self, job_run_id: str, info: activity.Info) -> None:
+        """RUNNING with this attempt; also the Temporal run id, first known here."""
         async with self._session_maker.begin() as session:
             row = (
                 await session.execute(
@@ -35,7 +37,8 @@ class JobRunMirror:
                     .where(JobRun.id == uuid.UUID(job_run_id), _NOT_FINISHED)
                     .values(
                         status=JobStatus.RUNNING.value,
-                        attempt=func.greatest(JobRun.attempt, attempt),
+                        attempt=func.greatest(JobRun.attempt, info.attempt),
+                        run_id=func.coalesce(JobRun.run_id, info.workflow_run_id),
                         started_at=func.coalesce(JobRun.started_at, func.now()),
                     )
                     # now() is the transaction's time: equal only if this call set it.

@@ -193,7 +193,7 @@ class JobSubmitter:
         if run.status != JobStatus.QUEUED:
             return
         try:
-            handle = await self._temporal.start_workflow(
+            await self._temporal.start_workflow(
                 kind.name.value,
                 kind.build_input(
                     _job_ref(run),
@@ -217,9 +217,6 @@ class JobSubmitter:
             if fail_on_error:
                 await self._mark_unstartable(run, err)
             raise Unavailable(f"The workflow engine is unreachable: {err.message}") from err
-        if run.run_id is None and handle.first_execution_run_id:
-            run.run_id = handle.first_execution_run_id
-            await self.session.commit()
 
     async def _mark_unstartable(self, run: JobRun, err: RPCError) -> None:
         await self.session.execute(
