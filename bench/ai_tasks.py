@@ -28,13 +28,9 @@ and `tail` the time from the last answer to the last task DONE.
 
 import argparse
 import asyncio
-import atexit
 import os
-import shutil
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +43,9 @@ from temporalio.api.taskqueue.v1 import TaskQueue as TaskQueueRef
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from conveyor import devstack, migrate
+from bench import common
+from bench.common import in_scratch_stack, load_average, positive, say, start_api, start_stack
+from conveyor import devstack
 from conveyor.auth import create_token
 from conveyor.constants import TaskQueue
 from conveyor.db import asyncpg_dsn, create_engine, create_session_maker
@@ -148,37 +146,10 @@ class Measurement:
         return self.tasks / self.wall
 
 
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-def load_average() -> str:
-    return f"load average {os.getloadavg()[0]:.2f}"
-
-
-def start_stack(workdir: Path, services: list[devstack.Service]) -> Settings:
-    """Starts PostgreSQL, S3 and Temporal in `workdir` and migrates the database."""
-    database_url = devstack.start_postgres(workdir / "postgres", cleanup="delete")
-    seaweed = devstack.start_seaweedfs(workdir / "s3")
-    services.append(seaweed)
-    temporal = devstack.start_temporal(workdir / "temporal" / "temporal.db", headless=True)
-    services.append(temporal)
-    migrate.upgrade(database_url)
-    return Settings(
-        database_url=database_url,
-        s3_endpoint_url=seaweed.url,
-        temporal_address=temporal.url,
-        task_queue_prefix=f"bench-{uuid.uuid4().hex[:8]}-",
-    )
-
-
 def child_env(settings: Settings, openai_base_url: str, log_level: str) -> dict[str, str]:
     """What the API and worker subprocesses need to find the stack and the stub."""
     return {
-        "DATABASE_URL": settings.database_url,
-        "S3_ENDPOINT_URL": settings.s3_endpoint_url,
-        "TEMPORAL_ADDRESS": settings.temporal_address,
-        "TASK_QUEUE_PREFIX": settings.task_queue_prefix,
+        **common.child_env(settings),
         "OPENAI_API_KEY": "bench",
         "OPENAI_BASE_URL": openai_base_url,
         "LOG_LEVEL": log_level,
@@ -192,20 +163,6 @@ async def create_bench_token(database_url: str) -> str:
             return await create_token(session, ORG, "bench", "bench/ai_tasks.py")
     finally:
         await engine.dispose()
-
-
-def start_api(env: dict[str, str], workdir: Path, services: list[devstack.Service]) -> str:
-    """Starts the API without in-process workers; returns its base URL."""
-    port = devstack.free_port()
-    command = [sys.executable, "-m", "conveyor.cli", "api", "--host", "127.0.0.1"]
-    command += ["--port", str(port)]
-    api = devstack.spawn(
-        "api", command, workdir / "logs" / "api.log", {**env, "QUEUE_WORKERS_ENABLED": "false"}
-    )
-    services.append(api)
-    url = f"http://127.0.0.1:{port}"
-    devstack.wait_until(lambda: devstack.http_answers(url + "/healthz"), "the API", api)
-    return url
 
 
 async def polls_both(temporal: Client, queue: str, pid: int) -> bool:
@@ -403,13 +360,6 @@ def report(args: argparse.Namespace, results: list[Measurement]) -> None:
     say(f"ratio = ideal / wall, ideal = tasks x latency / concurrency; goal >= {RATIO_GOAL}")
 
 
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
-    return number
-
-
 def concurrencies(value: str) -> list[int]:
     """`8,16,32` → [8, 16, 32]."""
     return [positive(part) for part in value.split(",") if part.strip()]
@@ -442,16 +392,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
-    # Registered before PostgreSQL's exit hook, so it runs after it (atexit is
-    # LIFO): the server stops and deletes its data, then the rest goes.
-    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-    services: list[devstack.Service] = []
-    try:
-        results = run(args, workdir, services)
-    finally:
-        for service in reversed(services):
-            service.stop()
+    results = in_scratch_stack(lambda workdir, services: run(args, workdir, services))
     report(args, results)
 
 

