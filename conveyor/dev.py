@@ -125,7 +125,11 @@ def run_dev_stack(settings: Settings) -> None:
     state = settings.state_dir.resolve()
     state.mkdir(parents=True, exist_ok=True)
     env, services = _resolve_services(settings, state)
+    dev_env = state / "dev.env"
     try:
+        # Other `conveyor` commands run beside the stack read this (see Settings).
+        dev_env.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+        dev_env.chmod(0o600)
         migrate.upgrade(env["DATABASE_URL"])
         token = _load_dev_token(env["DATABASE_URL"], state / "dev-token")
         child_env = {**env, "QUEUE_WORKERS_ENABLED": "false"}
@@ -142,6 +146,7 @@ def run_dev_stack(settings: Settings) -> None:
         print(f"Logs: {state / 'logs'}", flush=True)
         _wait_for_signal(services)
     finally:
+        dev_env.unlink(missing_ok=True)
         for service in reversed(services):
             service.stop()
 

@@ -13,7 +13,10 @@ from conveyor.constants import TaskQueue
 class Settings(BaseSettings):
     """Every knob Conveyor has; see the README's configuration table."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # While `make run` is up, `.state/dev.env` holds its services' addresses, so
+    # `conveyor email tick` or `conveyor tokens create` beside it need no
+    # exports; `.env` and the real environment take precedence over it.
+    model_config = SettingsConfigDict(env_file=(".state/dev.env", ".env"), extra="ignore")
 
     database_url: str = Field(
         "",
