@@ -69,7 +69,7 @@ def truncate(text: str, max_chars: int) -> str:
     """At most `max_chars`, cut at a word boundary with an ellipsis."""
     if len(text) <= max_chars:
         return text
-    cut = text.rfind(" ", 0, max_chars - 1)
+    cut = text.rfind(" ", 0, max_chars)
     return text[: cut if cut > 0 else max_chars - 1].rstrip(" ,;:") + "…"
 
 
