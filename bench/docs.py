@@ -8,7 +8,7 @@ this machine, in a temporary folder, on free ports: embedded PostgreSQL,
 SeaweedFS and a Temporal dev server, the API, and one worker process (or
 `--workers`) serving only the `docs` queue with DOC_OCR_DPI=`--dpi`,
 DOC_PAGES_PER_BATCH=`--batch` and DOC_MAX_CONCURRENT_ACTIVITIES=`--concurrency`
-(0, the default: one per core).
+(0, the default: four per core).
 
 Inputs, made here: `--text-files` PDFs of `--text-pages` pages, each page 36
 lines of prose in Helvetica (reportlab, as the tests make them), and
@@ -705,7 +705,7 @@ def report(args: argparse.Namespace, results: Results) -> None:
     say(
         f"\n{args.text_files} text PDFs x {args.text_pages} pages, {args.scanned_pages} scanned"
         f" pages rendered at {args.dpi} DPI; batch {args.batch}, concurrency"
-        f" {args.concurrency or 'one per core'}, {args.workers} worker(s);"
+        f" {args.concurrency or 'four per core'}, {args.workers} worker(s);"
         f" {CPUS} CPUs, {load_average()}"
     )
     say(
@@ -734,7 +734,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dpi", type=positive, default=DEFAULT_DPI, help="DOC_OCR_DPI")
     parser.add_argument("--batch", type=positive, default=DEFAULT_BATCH, help="DOC_PAGES_PER_BATCH")
     parser.add_argument(
-        "--concurrency", type=int, default=0, help="DOC_MAX_CONCURRENT_ACTIVITIES; 0: one per core"
+        "--concurrency", type=int, default=0, help="DOC_MAX_CONCURRENT_ACTIVITIES; 0: four per core"
     )
     parser.add_argument(
         "--workers", type=positive, default=1, help="worker processes on the docs queue"

@@ -96,19 +96,41 @@ class JobRunMirror:
     async def finish(self, finish: FinishJobInput) -> bool:
         """Records the end of a job; returns False when it had already ended."""
         async with self._session_maker.begin() as session:
-            run = await session.scalar(
-                update(JobRun)
-                .where(JobRun.id == uuid.UUID(finish.job.job_run_id), _NOT_FINISHED)
-                .values(_finish_values(finish))
-                .returning(JobRun)
-            )
-            if run is None:
-                return False
-            await sync_entity(session, run)
-            if finish.status == JobStatus.FAILED:
-                await _dead_letter(session, run)
+            run = await finish_run(session, finish)
+        if run is None:
+            return False
         job_finished(run.job_name, finish.status, run.started_at, run.finished_at)
         return True
+
+
+async def finish_run(session: AsyncSession, finish: FinishJobInput) -> JobRun | None:
+    """The end of a job in `session`: the run, its domain row, a dead letter if it failed.
+
+    Returns None when the run had already ended.
+    """
+    run = await session.scalar(
+        update(JobRun)
+        .where(JobRun.id == uuid.UUID(finish.job.job_run_id), _NOT_FINISHED)
+        .values(_finish_values(finish))
+        .returning(JobRun)
+    )
+    if run is not None:
+        await sync_entity(session, run)
+        if finish.status == JobStatus.FAILED:
+            await _dead_letter(session, run)
+    return run
+
+
+def job_ref(run: JobRun) -> JobRef:
+    """How workflows and activities name this run."""
+    return JobRef(
+        job_run_id=str(run.id),
+        job_id=run.job_id,
+        job_name=run.job_name,
+        org_id=run.org_id,
+        user_id=run.user_id,
+        correlation_id=run.correlation_id,
+    )
 
 
 def _finish_values(finish: FinishJobInput) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from conveyor.auth import Principal
 from conveyor.constants import TERMINAL_STATUSES, JobStatus
 from conveyor.errors import BadRequest, Conflict
-from conveyor.jobs.mirror import JobRunMirror
-from conveyor.jobs.payloads import FinishJobInput, JobRef
+from conveyor.jobs.mirror import JobRunMirror, job_ref
+from conveyor.jobs.payloads import FinishJobInput
 from conveyor.models import JobRun
 from conveyor.tenancy import get_owned
 
@@ -64,13 +64,11 @@ async def cancel_run(
             raise
         # No workflow was ever started for it: nothing to stop but the row.
         await mirror.finish(
-            FinishJobInput(job=_ref(run), status=JobStatus.CANCELLED, error="cancelled on request")
+            FinishJobInput(
+                job=job_ref(run), status=JobStatus.CANCELLED, error="cancelled on request"
+            )
         )
     await session.refresh(run)
-
-
-def _ref(run: JobRun) -> JobRef:
-    return JobRef(str(run.id), run.job_id, run.job_name, run.org_id, run.user_id)
 
 
 def _encode_cursor(run: JobRun) -> str:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -42,7 +42,8 @@ from conveyor.constants import (
 )
 from conveyor.errors import IdempotencyKeyReused, Unavailable
 from conveyor.jobs.kinds import JobKind
-from conveyor.jobs.payloads import JobRef, RetrySpec
+from conveyor.jobs.mirror import finish_run, job_ref
+from conveyor.jobs.payloads import FinishJobInput, RetrySpec
 from conveyor.models import JobRun
 from conveyor.prometheus import job_submitted
 from conveyor.settings import Settings
@@ -196,7 +197,7 @@ class JobSubmitter:
             await self._temporal.start_workflow(
                 kind.name.value,
                 kind.build_input(
-                    _job_ref(run),
+                    job_ref(run),
                     self._retry_spec(kind),
                     uuid.UUID(run.entity_id),
                     kind.parse_payload(run.payload),
@@ -219,15 +220,10 @@ class JobSubmitter:
             raise Unavailable(f"The workflow engine is unreachable: {err.message}") from err
 
     async def _mark_unstartable(self, run: JobRun, err: RPCError) -> None:
-        await self.session.execute(
-            update(JobRun)
-            .where(JobRun.id == run.id)
-            .values(
-                status=JobStatus.FAILED.value,
-                error=f"could not start the workflow: {err.message}",
-                finished_at=func.now(),
-            )
-        )
+        # Through the mirror like any failure: the domain row says FAILED too,
+        # and the dead letter replays it once the engine is back.
+        error = f"could not start the workflow: {err.message}"
+        await finish_run(self.session, FinishJobInput(job_ref(run), JobStatus.FAILED, error=error))
         await self.session.commit()
 
     def _retry_spec(self, kind: JobKind) -> RetrySpec:
@@ -248,17 +244,6 @@ def _key_reused(run: JobRun) -> IdempotencyKeyReused:
         "This Idempotency-Key was already used with a different payload.",
         jobId=run.job_id,
         jobRunId=str(run.id),
-    )
-
-
-def _job_ref(run: JobRun) -> JobRef:
-    return JobRef(
-        job_run_id=str(run.id),
-        job_id=run.job_id,
-        job_name=run.job_name,
-        org_id=run.org_id,
-        user_id=run.user_id,
-        correlation_id=run.correlation_id,
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conveyor.constants import TERMINAL_STATUSES
+from conveyor.exports.service import EXPORT_JOB
 from conveyor.models import DeadLetter, Document, ExportJob, FileObject, JobRun
 
 BATCH = 200
@@ -39,7 +40,9 @@ async def expired_batch(session: AsyncSession, job_name: str, max_age: timedelta
             .limit(BATCH)
         )
     )
-    export_ids = [uuid.UUID(run.entity_id) for run in runs if run.entity_type == "export_job"]
+    export_ids = [
+        uuid.UUID(run.entity_id) for run in runs if run.entity_type == EXPORT_JOB.entity_type
+    ]
     files = list(
         await session.scalars(
             select(FileObject)
