@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from conveyor.ai.payloads import AiTaskActivityInput, AiTaskResult
+from conveyor.ai.payloads import NEEDS_MANY_CALLS, AiTaskActivityInput, AiTaskResult
 from conveyor.ai.pricing import PRICE_TABLE_VERSION, PriceTable, Usage
 from conveyor.ai.providers import BAD_OUTPUT, Provider
 from conveyor.ai.service import month_spend
@@ -55,9 +55,19 @@ class AiTaskActivities:
     async def run_ai_task(self, request: AiTaskActivityInput) -> AiTaskResult:
         """Answers the task, in one of the org's AI slots when it has a cap."""
         async with self._slots.hold(request.job):
-            return await self._run_ai_task(request)
+            return await self._run_ai_task(request, one_call_only=False)
 
-    async def _run_ai_task(self, request: AiTaskActivityInput) -> AiTaskResult:
+    @activity.defn
+    async def run_short_ai_task(self, request: AiTaskActivityInput) -> AiTaskResult:
+        """`run_ai_task` for input one model call can take, run as a local activity.
+
+        Longer input raises NEEDS_MANY_CALLS before any call: its map-reduce
+        belongs in a regular activity, whose heartbeats let a retry resume it.
+        """
+        async with self._slots.hold(request.job):
+            return await self._run_ai_task(request, one_call_only=True)
+
+    async def _run_ai_task(self, request: AiTaskActivityInput, one_call_only: bool) -> AiTaskResult:
         """Runs the task, charging every model call to the task as it happens.
 
         A retried attempt resumes from the chunk summaries its predecessor
@@ -70,10 +80,17 @@ class AiTaskActivities:
         model = self._provider.effective_model(task.model)
         if self._prices.get(model) is None:
             raise _bad_input(f"model {model!r} has no price; allowed: {self._prices.models}")
+        chunk_tokens = self._chunk_budget(model)
+        if one_call_only and estimate_tokens(task_input.content) > chunk_tokens:
+            raise ApplicationError(
+                "the input needs more than one model call",
+                type=NEEDS_MANY_CALLS,
+                non_retryable=True,
+            )
         await self._check_spend(task.org_id)
         async with ProgressReporter(self._mirror, request.job.job_run_id) as progress:
             charge = functools.partial(self.charge, task.id, model)
-            run = _TaskRun(self._provider, model, charge, progress, self._chunk_budget(model))
+            run = _TaskRun(self._provider, model, charge, progress, chunk_tokens)
             output = await run.answer(task_type, task_input)
         return await self._record_output(task.id, output)
 

@@ -31,10 +31,13 @@ class Fault:
 class OpenAIStub:
     latency: float = 0.0
     cached_tokens: int = 0
-    faults: list[Fault] = field(default_factory=list)
+    # Answers for the next calls in order; None answers normally.
+    faults: list[Fault | None] = field(default_factory=list)
     always: Fault | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     usages: list[dict[str, int]] = field(default_factory=list)
+    # Set when a call arrives; cleared by `reset`.
+    called: asyncio.Event = field(default_factory=asyncio.Event)
     port: int = 0
 
     @property
@@ -46,6 +49,7 @@ class OpenAIStub:
         self.faults.clear()
         self.requests.clear()
         self.usages.clear()
+        self.called.clear()
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -54,7 +58,11 @@ class OpenAIStub:
         async def completions(request: Request) -> JSONResponse:
             body = await request.json()
             self.requests.append(body)
-            await asyncio.sleep(self.latency)
+            self.called.set()
+            # Waits out the latency, or less if the client hangs up (a
+            # cancelled task), so a slow answer never holds up shutdown.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(request.receive(), timeout=self.latency)
             fault = self.always or (self.faults.pop(0) if self.faults else None)
             if fault is not None:
                 return _error(fault)

@@ -1,8 +1,14 @@
 """AI tasks end to end: the real `openai` client against a local compatible server."""
 
+import asyncio
+import json
 import uuid
+from collections import Counter
 from decimal import Decimal
 from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 
 from conveyor.ai.pricing import PriceTable, Usage
 from conveyor.constants import TaskQueue
@@ -139,6 +145,72 @@ async def test_long_content_is_summarized_map_reduce(ai_stack: Stack, stub: Open
     assert task["tokensIn"] == sum(u["prompt_tokens"] for u in stub.usages)
     assert task["tokensOut"] == sum(u["completion_tokens"] for u in stub.usages)
     assert Decimal(task["costCents"]) == expected_cost(stub)
+
+
+async def activity_kinds(stack: Stack, job_id: str) -> Counter[str]:
+    """How the workflow ran its activities: 'local:<type>' markers and '<type>' tasks."""
+    client = await Client.connect(stack.settings.temporal_address)
+    history = await client.get_workflow_handle(job_id).fetch_history()
+    kinds: Counter[str] = Counter()
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            payload = event.marker_recorded_event_attributes.details["data"].payloads[0]
+            kinds[f"local:{json.loads(payload.data)['activity_type']}"] += 1
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            kinds[event.activity_task_scheduled_event_attributes.activity_type.name] += 1
+    return kinds
+
+
+async def test_one_call_runs_locally_and_long_input_in_a_resumable_activity(
+    ai_stack: Stack, stub: OpenAIStub
+) -> None:
+    tenant = await ai_stack.new_tenant()
+    short = await run_task(ai_stack, tenant, summarize())
+    short_run = await ai_stack.job_run(tenant, short["jobRunId"])
+    assert await activity_kinds(ai_stack, short_run["jobId"]) == {
+        "local:run_short_ai_task": 1,
+        "local:finish_job": 1,
+    }
+
+    stub.reset()
+    sentences = [f"Paragraph {i} talks about topic number {i} in some detail." for i in range(60)]
+    stub.faults[:] = [None, None, Fault(429, "slow down", retry_after="0.1")]
+    long = await run_task(ai_stack, tenant, summarize(" ".join(sentences)))
+    long_run = await ai_stack.job_run(tenant, long["jobRunId"])
+
+    assert long["status"] == "DONE"
+    assert long_run["attempt"] == 2
+    assert await activity_kinds(ai_stack, long_run["jobId"]) == {
+        "local:run_short_ai_task": 1,
+        "run_ai_task": 1,
+        "local:finish_job": 1,
+    }
+    # The retry resumed from the two chunk summaries heartbeated before the 429.
+    asked = Counter(r["messages"][-1]["content"] for r in stub.requests)
+    assert sorted(asked.values(), reverse=True)[:2] == [2, 1]
+    assert len(stub.requests) == long["calls"] + 1
+    assert Decimal(long["costCents"]) == expected_cost(stub)
+
+
+async def test_cancelling_a_task_waiting_on_the_model(ai_stack: Stack, stub: OpenAIStub) -> None:
+    tenant = await ai_stack.new_tenant()
+    stub.latency = 60
+    accepted = await ai_stack.start("/api/ai-tasks", tenant, summarize())
+    await asyncio.wait_for(stub.called.wait(), timeout=30)
+    response = await ai_stack.client.post(
+        f"/api/job-runs/{accepted['jobRunId']}/cancel", headers=tenant.headers
+    )
+    assert response.status_code == 202
+    # Long before the model would have answered.
+    run = await ai_stack.wait_for(tenant, accepted["jobRunId"], within=30)
+    task = await ai_stack.get(tenant, f"/api/ai-tasks/{accepted['aiTaskId']}")
+
+    assert run["status"] == "CANCELLED"
+    assert task["status"] == "CANCELLED"
+    assert task["calls"] == 0
+    assert task["costCents"] == "0"
+    dead = await ai_stack.sql("SELECT count(*) FROM dead_letters WHERE org_id = $1", tenant.org_id)
+    assert dead[0][0] == 0
 
 
 async def test_keywords_and_classification(ai_stack: Stack, stub: OpenAIStub) -> None:

@@ -60,7 +60,11 @@ def _export_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
 def _ai_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
     provider = create_provider(deps.settings)
     ai_tasks = AiTaskActivities(deps.session_maker, provider, deps.settings)
-    return [ai_tasks.run_ai_task, JobRunActivities(deps.session_maker).finish_job]
+    return [
+        ai_tasks.run_short_ai_task,
+        ai_tasks.run_ai_task,
+        JobRunActivities(deps.session_maker).finish_job,
+    ]
 
 
 def _doc_activities(deps: WorkerDeps) -> Sequence[Callable[..., Any]]:
@@ -156,6 +160,7 @@ def build_workers(client: Client, deps: WorkerDeps, queues: Sequence[TaskQueue])
             workflows=list(MODULES[queue].workflows),
             activities=list(MODULES[queue].activities(deps)),
             max_concurrent_activities=MODULES[queue].concurrency(deps.settings),
+            max_concurrent_local_activities=MODULES[queue].concurrency(deps.settings),
             interceptors=[JobLogContextInterceptor()],
             # Heartbeats carry cancellation back to the activity; throttling them
             # to 80% of the heartbeat timeout would let a cancel wait ~8 s.

@@ -1,4 +1,11 @@
-"""The AI task workflow: one activity answers the task; the lifecycle mirrors it."""
+"""The AI task workflow: one activity answers the task; the lifecycle mirrors it.
+
+Most tasks take one model call. Those run as a local activity, inside the
+workflow's own task: no activity task goes through the server, which halves
+its work per task. Input too long for one call is condensed map-reduce style
+by a regular activity instead, whose heartbeats let a retry resume from the
+chunks already summarised.
+"""
 
 from datetime import timedelta
 
@@ -6,10 +13,19 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.ai_task import AiTaskActivities
-    from conveyor.ai.payloads import AiTaskActivityInput, AiTaskResult, AiTaskWorkflowInput
+    from conveyor.ai.payloads import (
+        NEEDS_MANY_CALLS,
+        AiTaskActivityInput,
+        AiTaskResult,
+        AiTaskWorkflowInput,
+    )
     from conveyor.constants import JobName
 
-from workflows.lifecycle import execute_job_activity, run_job
+from workflows.lifecycle import ACTIVITY_FAILURES, execute_job_activity, failure_type, run_job
+
+# Bounds one model call (the client's own timeout is OPENAI_TIMEOUT_SECONDS).
+_ONE_CALL_TIMEOUT = timedelta(minutes=10)
+_MANY_CALLS_TIMEOUT = timedelta(minutes=30)
 
 
 @workflow.defn(name=JobName.AI_TASK.value)
@@ -19,9 +35,18 @@ class AiTaskWorkflow:
         return await run_job(request.job, lambda: self._answer(request), AiTaskResult.summary)
 
     async def _answer(self, request: AiTaskWorkflowInput) -> AiTaskResult:
+        task = AiTaskActivityInput(job=request.job, ai_task_id=request.ai_task_id)
+        try:
+            return await execute_job_activity(
+                AiTaskActivities.run_short_ai_task,
+                task,
+                request.retry,
+                _ONE_CALL_TIMEOUT,
+                local=True,
+            )
+        except ACTIVITY_FAILURES as err:
+            if failure_type(err) != NEEDS_MANY_CALLS:
+                raise
         return await execute_job_activity(
-            AiTaskActivities.run_ai_task,
-            AiTaskActivityInput(job=request.job, ai_task_id=request.ai_task_id),
-            request.retry,
-            timedelta(minutes=30),
+            AiTaskActivities.run_ai_task, task, request.retry, _MANY_CALLS_TIMEOUT
         )

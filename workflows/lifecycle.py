@@ -29,6 +29,10 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 
+# How a failed activity reaches the workflow: an ActivityError around the
+# cause, except that a local activity's ApplicationError arrives unwrapped.
+ACTIVITY_FAILURES = (ActivityError, ApplicationError)
+
 # The mirror write must land eventually: a database outage delays it, never drops it.
 _SLOT_WAIT_FIRST = timedelta(seconds=1)
 _SLOT_WAIT_MAX = timedelta(seconds=30)
@@ -44,8 +48,8 @@ async def run_job(
     except asyncio.CancelledError:
         await _finish(job, JobStatus.CANCELLED, error="cancelled on request")
         raise
-    except ActivityError as err:
-        if isinstance(err.cause, CancelledError):
+    except ACTIVITY_FAILURES as err:
+        if isinstance(err, ActivityError) and isinstance(err.cause, CancelledError):
             await _finish(job, JobStatus.CANCELLED, error="cancelled on request")
             raise
         message = describe_failure(err)
@@ -72,21 +76,31 @@ async def run_scheduled_job(
 
 
 async def execute_job_activity(
-    activity: Callable[..., Awaitable[T]], arg: Any, retry: RetrySpec, start_to_close: timedelta
+    activity: Callable[..., Awaitable[T]],
+    arg: Any,
+    retry: RetrySpec,
+    start_to_close: timedelta,
+    local: bool = False,
 ) -> T:
     """Runs a job's main activity; while its org is at its cap, waits and asks again.
 
     The wait is a durable timer: it holds no worker slot, survives restarts,
-    and spends none of the job's retries.
+    and spends none of the job's retries. A `local` activity runs in the
+    workflow's own task, which spares the server an activity task: worth it
+    for short work that has no progress to heartbeat.
     """
     wait = _SLOT_WAIT_FIRST
     while True:
         try:
+            if local:
+                return await workflow.execute_local_activity_method(
+                    activity, arg, **local_job_activity_options(retry, start_to_close)
+                )
             return await workflow.execute_activity_method(
                 activity, arg, **job_activity_options(retry, start_to_close)
             )
-        except ActivityError as err:
-            if not (isinstance(err.cause, ApplicationError) and err.cause.type == ORG_AT_LIMIT):
+        except ACTIVITY_FAILURES as err:
+            if failure_type(err) != ORG_AT_LIMIT:
                 raise
         await workflow.sleep(wait)
         wait = min(wait * 2, _SLOT_WAIT_MAX)
@@ -95,20 +109,32 @@ async def execute_job_activity(
 def job_activity_options(retry: RetrySpec, start_to_close: timedelta) -> dict[str, Any]:
     """How every job's main activity runs: the kind's retry policy and heartbeat
     timeout, and cancellation that waits for the activity to clean up."""
+    return local_job_activity_options(retry, start_to_close) | {
+        "heartbeat_timeout": retry.heartbeat_timeout
+    }
+
+
+def local_job_activity_options(retry: RetrySpec, start_to_close: timedelta) -> dict[str, Any]:
+    """`job_activity_options` less the heartbeat, which local activities do not have."""
     return {
         "start_to_close_timeout": start_to_close,
-        "heartbeat_timeout": retry.heartbeat_timeout,
         "retry_policy": retry.policy(NON_RETRYABLE_ERRORS),
         "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }
 
 
-def describe_failure(err: ActivityError) -> str:
+def failure_type(err: ActivityError | ApplicationError) -> str | None:
+    """The type an activity gave its ApplicationError, if it raised one."""
+    cause = err.cause if isinstance(err, ActivityError) else err
+    return cause.type if isinstance(cause, ApplicationError) else None
+
+
+def describe_failure(err: ActivityError | ApplicationError) -> str:
     """The root cause in words a user can act on, not a stack of wrappers."""
-    cause = err.cause
+    cause = err.cause if isinstance(err, ActivityError) else err
     if isinstance(cause, ApplicationError):
         return cause.message
-    if isinstance(cause, TimeoutError):
+    if isinstance(err, ActivityError) and isinstance(cause, TimeoutError):
         return f"{err.activity_type} timed out ({cause.type.name.lower() if cause.type else ''})"
     return str(cause or err)
 

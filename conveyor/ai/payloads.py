@@ -5,6 +5,10 @@ from typing import Any
 
 from conveyor.jobs.payloads import JobRef, RetrySpec
 
+# Raised by the one-call activity for input only map-reduce can take; the
+# workflow then runs the task as a regular activity instead.
+NEEDS_MANY_CALLS = "NeedsManyModelCalls"
+
 
 @dataclass(frozen=True)
 class AiTaskWorkflowInput:

@@ -24,8 +24,21 @@ class Heartbeat:
     def __init__(self, interval: float = 1.0) -> None:
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
-        # What a retried attempt resumes from; sent with every beat.
-        self.checkpoint: Any = None
+        self._checkpoint: Any = None
+        self._beats = not activity.info().is_local
+
+    @property
+    def checkpoint(self) -> Any:
+        """What a retried attempt resumes from; sent with every beat."""
+        return self._checkpoint
+
+    @checkpoint.setter
+    def checkpoint(self, value: Any) -> None:
+        # Sent at once (Temporal throttles it), so work done just before a
+        # failure is not done again.
+        self._checkpoint = value
+        if self._beats:
+            activity.heartbeat(*self._details())
 
     @staticmethod
     def resumed_checkpoint() -> Any:
@@ -49,14 +62,15 @@ class Heartbeat:
                 await self._task
 
     def _details(self) -> tuple[Any, ...]:
-        return (None, self.checkpoint)
+        return (None, self._checkpoint)
 
     async def _after_beat(self) -> None:
         """What a subclass does on every beat, after heartbeating."""
 
     async def _beat(self) -> None:
         while True:
-            activity.heartbeat(*self._details())
+            if self._beats:
+                activity.heartbeat(*self._details())
             await self._after_beat()
             await asyncio.sleep(self._interval)
 
@@ -69,7 +83,8 @@ class ProgressReporter(Heartbeat):
         self._mirror = mirror
         self._job_run_id = job_run_id
         self._percent = 0
-        self._written = -1
+        # Every run starts at 0%: nothing to write until there is progress.
+        self._written = 0
 
     def update(self, done: int, total: int) -> None:
         """Records `done` of `total`; 100 is kept for the mirror's COMPLETED write."""
@@ -77,7 +92,7 @@ class ProgressReporter(Heartbeat):
             self._percent = min(99, done * 100 // total)
 
     def _details(self) -> tuple[Any, ...]:
-        return (self._percent, self.checkpoint)
+        return (self._percent, self._checkpoint)
 
     async def _after_beat(self) -> None:
         if self._percent == self._written:
