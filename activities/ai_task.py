@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from conveyor.ai.payloads import NEEDS_MANY_CALLS, AiTaskActivityInput, AiTaskResult
 from conveyor.ai.pricing import PRICE_TABLE_VERSION, PriceTable, Usage
-from conveyor.ai.providers import BAD_OUTPUT, Provider
+from conveyor.ai.providers import BAD_OUTPUT, Completion, Provider
 from conveyor.ai.service import month_spend
 from conveyor.ai.task_types import (
     TASK_TYPES,
@@ -74,8 +74,12 @@ class AiTaskActivities:
         heartbeated, so a 429 halfway through a long document re-asks only
         what was not answered yet.
         """
-        await self._mirror.attempt_started(request.job.job_run_id, activity.info())
-        task = await self._load(request.ai_task_id)
+        async with self._mirror.starting_attempt(
+            request.job.job_run_id, activity.info()
+        ) as session:
+            task = await session.get(AiTask, uuid.UUID(request.ai_task_id))
+        if task is None:
+            raise _bad_input(f"AI task {request.ai_task_id} does not exist")
         task_type, task_input = _parse(task)
         model = self._provider.effective_model(task.model)
         if self._prices.get(model) is None:
@@ -91,31 +95,38 @@ class AiTaskActivities:
         async with ProgressReporter(self._mirror, request.job.job_run_id) as progress:
             charge = functools.partial(self.charge, task.id, model)
             run = _TaskRun(self._provider, model, charge, progress, chunk_tokens)
-            output = await run.answer(task_type, task_input)
-        return await self._record_output(task.id, output)
+            return await run.answer(task_type, task_input)
 
-    async def charge(self, task_id: uuid.UUID, model: str, usage: Usage) -> None:
-        """Adds one call's tokens and exact cost to the task: it is the ledger."""
+    async def charge(
+        self, task_id: uuid.UUID, model: str, usage: Usage, output: dict[str, Any] | None = None
+    ) -> AiTaskResult:
+        """Adds one call's tokens and exact cost to the task (it is the ledger),
+        with the task's answer when this call gave it; returns the totals."""
+        values: dict[str, Any] = {
+            "model": model,
+            "price_version": PRICE_TABLE_VERSION,
+            "tokens_in": AiTask.tokens_in + usage.tokens_in,
+            "tokens_out": AiTask.tokens_out + usage.tokens_out,
+            "cost_cents": AiTask.cost_cents + self._prices.cost_cents(model, usage),
+            "calls": AiTask.calls + 1,
+        }
+        if output is not None:
+            values["output"] = output
         async with self._session_maker.begin() as session:
-            await session.execute(
-                update(AiTask)
-                .where(AiTask.id == task_id)
-                .values(
-                    model=model,
-                    price_version=PRICE_TABLE_VERSION,
-                    tokens_in=AiTask.tokens_in + usage.tokens_in,
-                    tokens_out=AiTask.tokens_out + usage.tokens_out,
-                    cost_cents=AiTask.cost_cents + self._prices.cost_cents(model, usage),
-                    calls=AiTask.calls + 1,
+            row = (
+                await session.execute(
+                    update(AiTask)
+                    .where(AiTask.id == task_id)
+                    .values(values)
+                    .returning(
+                        AiTask.model, AiTask.tokens_in, AiTask.tokens_out,
+                        AiTask.cost_cents, AiTask.calls,
+                    )
                 )
-            )
-
-    async def _load(self, ai_task_id: str) -> AiTask:
-        async with self._session_maker() as session:
-            task = await session.get(AiTask, uuid.UUID(ai_task_id))
-        if task is None:
-            raise _bad_input(f"AI task {ai_task_id} does not exist")
-        return task
+            ).one()  # fmt: skip
+        return AiTaskResult(
+            row.model, row.tokens_in, row.tokens_out, str(row.cost_cents), row.calls
+        )
 
     async def _check_spend(self, org_id: str) -> None:
         if self._settings.ai_monthly_limit(org_id) is None:
@@ -137,21 +148,6 @@ class AiTaskActivities:
         configured = self._settings.ai_chunk_tokens
         return min(budget, configured) if configured else budget
 
-    async def _record_output(self, task_id: uuid.UUID, output: dict[str, Any]) -> AiTaskResult:
-        async with self._session_maker.begin() as session:
-            await session.execute(update(AiTask).where(AiTask.id == task_id).values(output=output))
-            row = (
-                await session.execute(
-                    select(
-                        AiTask.model, AiTask.tokens_in, AiTask.tokens_out,
-                        AiTask.cost_cents, AiTask.calls,
-                    ).where(AiTask.id == task_id)
-                )
-            ).one()  # fmt: skip
-        return AiTaskResult(
-            row.model, row.tokens_in, row.tokens_out, str(row.cost_cents), row.calls
-        )
-
 
 def _parse(task: AiTask) -> tuple[TaskType, Any]:
     task_type = TASK_TYPES.get(task.type)
@@ -170,7 +166,7 @@ class _TaskRun:
         self,
         provider: Provider,
         model: str,
-        charge: Callable[[Usage], Awaitable[None]],
+        charge: Callable[[Usage, dict[str, Any] | None], Awaitable[AiTaskResult]],
         progress: ProgressReporter,
         chunk_tokens: int,
     ) -> None:
@@ -184,13 +180,16 @@ class _TaskRun:
         self._calls = 0
         self._expected_calls = 1
 
-    async def answer(self, task_type: TaskType, task_input: Any) -> dict[str, Any]:
+    async def answer(self, task_type: TaskType, task_input: Any) -> AiTaskResult:
         text = await self._condense(task_input.content)
-        data = await self._call(task_type.prompt(task_input, text))
+        completion = await self._ask(task_type.prompt(task_input, text))
         try:
-            return task_type.check(task_input, data)
+            output = task_type.check(task_input, completion.data)
         except BadModelOutput as err:
+            await self._charge(completion.usage, None)
             raise ApplicationError(str(err), type=BAD_OUTPUT) from err
+        # The last call's cost and the answer are written together.
+        return await self._charge(completion.usage, output)
 
     async def _condense(self, text: str) -> str:
         """Map-reduce: summarize chunks until the whole fits one call."""
@@ -203,14 +202,16 @@ class _TaskRun:
     async def _summary_of(self, chunk: str) -> str:
         key = hashlib.sha256(chunk.encode()).hexdigest()
         if key not in self._summaries:
-            data = await self._call(summarize_prompt(self._condensed_chars, chunk))
-            self._summaries[key] = truncate(str(data.get("summary", "")), self._condensed_chars)
+            completion = await self._ask(summarize_prompt(self._condensed_chars, chunk))
+            await self._charge(completion.usage, None)
+            summary = str(completion.data.get("summary", ""))
+            self._summaries[key] = truncate(summary, self._condensed_chars)
             self._progress.checkpoint = self._summaries
         return self._summaries[key]
 
-    async def _call(self, prompt: Prompt) -> dict[str, Any]:
+    async def _ask(self, prompt: Prompt) -> Completion:
+        """One model call; the caller charges it to the task."""
         completion = await self._provider.complete(self._model, prompt)
-        await self._charge(completion.usage)
         self._calls += 1
         self._progress.update(self._calls, max(self._expected_calls, self._calls + 1))
-        return completion.data
+        return completion

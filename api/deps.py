@@ -1,4 +1,8 @@
-"""Request dependencies: the DB session, the caller, the job submitter."""
+"""Request dependencies: the DB session, the caller, the job submitter.
+
+All are `async def`: FastAPI runs a plain `def` dependency on a thread pool,
+a hop that costs more than what these do.
+"""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -27,17 +31,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
 
 
-def get_presign_s3(request: Request) -> S3Client:
+async def get_presign_s3(request: Request) -> S3Client:
     client: S3Client = request.app.state.presign_s3
     return client
 
@@ -64,7 +68,7 @@ async def authenticate(request: Request, session: SessionDep) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-def get_submitter(
+async def get_submitter(
     session: SessionDep, temporal: TemporalDep, settings: SettingsDep
 ) -> JobSubmitter:
     return JobSubmitter(session, temporal, settings)
@@ -73,7 +77,7 @@ def get_submitter(
 SubmitterDep = Annotated[JobSubmitter, Depends(get_submitter)]
 
 
-def correlation_id(request: Request) -> str:
+async def correlation_id(request: Request) -> str:
     value: str = request.state.correlation_id
     return value
 

@@ -3,9 +3,11 @@
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import install_error_handlers
 from api.routes import (
@@ -65,16 +67,32 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             tracing.shutdown()
 
 
-async def _correlate(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Tags the request, its log lines and the jobs it starts with one correlation id."""
-    correlation_id = request.headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
-    request.state.correlation_id = correlation_id[:128]
-    with log_context(correlation_id=request.state.correlation_id):
-        response = await call_next(request)
-    response.headers[CORRELATION_HEADER] = request.state.correlation_id
-    return response
+class CorrelationIdMiddleware:
+    """Tags each request, its log lines and the jobs it starts with one
+    correlation id: the caller's X-Request-ID, else a new one, echoed back.
+
+    Plain ASGI rather than `@app.middleware("http")`, which wraps every
+    request and response in extra tasks and streams.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get(CORRELATION_HEADER)
+        correlation_id = (given or uuid.uuid4().hex)[:128]
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+
+        async def send_tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[CORRELATION_HEADER] = correlation_id
+            await send(message)
+
+        with log_context(correlation_id=correlation_id):
+            await self._app(scope, receive, send_tagged)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -84,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.settings = settings or get_settings()
-    app.middleware("http")(_correlate)
+    app.add_middleware(CorrelationIdMiddleware)
     install_error_handlers(app)
     for module in (
         health, exports, ai_tasks, documents, sequences, email_events,

@@ -14,7 +14,7 @@ Each measurement warms the fresh worker up with `--warmup` tasks, then submits
 `--tasks` SUMMARIZE tasks with distinct contents (so deduplication merges none)
 through `POST /api/ai-tasks`, `--in-flight` requests at a time, and waits until
 every one is DONE. It fails unless the stub answered exactly one call per task
-(no retries) and every task is DONE.
+(no retries), never more than the concurrency at once, and every task is DONE.
 
 How to read it: with C activities at once and L seconds per model call, no
 worker finishes T tasks sooner than the ideal T x L / C. `wall` runs from
@@ -115,11 +115,13 @@ class Bench:
 
 @dataclass(frozen=True)
 class Batch:
-    """One batch of tasks, in epoch seconds: the first request, the last 202, the last DONE."""
+    """One batch of tasks, in epoch seconds: the first request, the last 202, the last DONE;
+    and the CPU seconds each part of the stack spent on it."""
 
     started: float
     accepted: float
     finished: float
+    cpu: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ class Measurement:
     first_call: float
     peak_calls: int
     tail: float
+    cpu: dict[str, float]
 
     @property
     def ideal(self) -> float:
@@ -144,6 +147,14 @@ class Measurement:
     @property
     def jobs_per_second(self) -> float:
         return self.tasks / self.wall
+
+    @property
+    def busy(self) -> float:
+        """How much of the machine's CPU time the whole stack used during the run."""
+        return sum(self.cpu.values()) / (self.wall * (os.cpu_count() or 1))
+
+    def cpu_ms_per_task(self, part: str) -> float:
+        return self.cpu[part] * 1000 / self.tasks
 
 
 def child_env(settings: Settings, openai_base_url: str, log_level: str) -> dict[str, str]:
@@ -257,10 +268,11 @@ async def drain(temporal: Client, queue: str) -> None:
         await asyncio.sleep(0.2)
 
 
-async def run_batch(bench: Bench, contents: list[str]) -> Batch:
+async def run_batch(bench: Bench, contents: list[str], concurrency: int) -> Batch:
     """Submits `contents` as tasks and waits for all of them, checking one model call each."""
     bench.stub.clear()
     timeout = max(120.0, 20 * len(contents) * bench.args.latency)
+    before = common.cpu_snapshot()
     started = time.time()
     ids, accepted = await submit_all(bench, contents)
     try:
@@ -271,7 +283,9 @@ async def run_batch(bench: Bench, contents: list[str]) -> Batch:
         raise RuntimeError(f"{len(ids)} tasks not all done within {timeout:.0f}s") from None
     if len(bench.stub.requests) != len(contents):
         raise RuntimeError(f"the stub got {len(bench.stub.requests)} calls for {len(ids)} tasks")
-    return Batch(started, accepted, finished)
+    if bench.stub.peak > concurrency:
+        raise RuntimeError(f"{bench.stub.peak} calls at once; the worker's cap is {concurrency}")
+    return Batch(started, accepted, finished, common.cpu_by_part(before, common.cpu_snapshot()))
 
 
 async def measure(bench: Bench, concurrency: int, label: str) -> Measurement:
@@ -279,8 +293,8 @@ async def measure(bench: Bench, concurrency: int, label: str) -> Measurement:
     args = bench.args
     worker = await start_worker(bench, concurrency, bench.workdir / "logs" / f"worker-{label}.log")
     try:
-        await run_batch(bench, task_contents(args.warmup, f"warm-up {label}"))
-        batch = await run_batch(bench, task_contents(args.tasks, f"run {label}"))
+        await run_batch(bench, task_contents(args.warmup, f"warm-up {label}"), concurrency)
+        batch = await run_batch(bench, task_contents(args.tasks, f"run {label}"), concurrency)
     finally:
         await asyncio.to_thread(worker.stop)
     arrivals = bench.stub.arrivals
@@ -293,6 +307,7 @@ async def measure(bench: Bench, concurrency: int, label: str) -> Measurement:
         first_call=min(arrivals) - batch.started,
         peak_calls=bench.stub.peak,
         tail=batch.finished - (max(arrivals) + args.latency),
+        cpu=batch.cpu,
     )
 
 
@@ -358,6 +373,19 @@ def report(args: argparse.Namespace, results: list[Measurement]) -> None:
             f"{m.peak_calls:>6}{m.tail:>8.2f}"
         )
     say(f"ratio = ideal / wall, ideal = tasks x latency / concurrency; goal >= {RATIO_GOAL}")
+    parts = list(results[0].cpu)
+    say("\nCPU per task, in ms, by part of the stack; busy = share of all CPUs the stack used")
+    say(
+        f"{'concurrency':>11}"
+        + "".join(f"{part:>11}" for part in parts)
+        + f"{'total':>8}{'busy':>7}"
+    )
+    for m in results:
+        per_task = [m.cpu_ms_per_task(part) for part in parts]
+        say(
+            f"{m.concurrency:>11}" + "".join(f"{ms:>11.1f}" for ms in per_task)
+            + f"{sum(per_task):>8.1f}{m.busy:>7.0%}"
+        )  # fmt: skip
 
 
 def concurrencies(value: str) -> list[int]:

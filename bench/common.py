@@ -83,3 +83,46 @@ def in_scratch_stack(run: Callable[[Path, list[devstack.Service]], T]) -> T:
     finally:
         for service in reversed(services):
             service.stop()
+
+
+# Which processes count as which part of the stack, by a piece of their command line.
+STACK_PROCESSES = {
+    "worker": "conveyor.cli worker",
+    "API": "conveyor.cli api",
+    "Temporal": "temporal server start-dev",
+    "PostgreSQL": "postgres",
+    "S3": "weed ",
+}
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot() -> dict[int, tuple[str, float]]:
+    """Every process's command line and CPU seconds (user + system) so far."""
+    snapshot = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # it exited meanwhile
+        snapshot[int(entry.name)] = (command, (int(stat[11]) + int(stat[12])) / _CLOCK_TICKS)
+    return snapshot
+
+
+def cpu_by_part(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds each part of the stack used between two snapshots; this process
+    (the benchmark's client, and whatever it serves) counts as "bench"."""
+    used = dict.fromkeys([*STACK_PROCESSES, "bench"], 0.0)
+    for pid, (command, seconds) in after.items():
+        spent = seconds - before.get(pid, (command, 0.0))[1]
+        if pid == os.getpid():
+            used["bench"] += spent
+            continue
+        part = next((p for p, marker in STACK_PROCESSES.items() if marker in command), None)
+        if part is not None:
+            used[part] += spent
+    return used

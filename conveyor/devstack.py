@@ -159,6 +159,10 @@ def start_temporal(
     args = [
         bin_path("temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port),
         "--db-filename", str(db_file), "--log-level", "warn",
+        # SQLite serialises every write; in WAL mode without an fsync per
+        # commit, a workflow start takes ~10x less time under load. A killed
+        # server still loses nothing: only an OS crash can drop the last commits.
+        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
     ]  # fmt: skip
     args += ["--headless"] if headless else ["--ui-port", str(ui_port or port + 1000)]
     for key in SEARCH_ATTRIBUTES:

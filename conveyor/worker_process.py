@@ -22,7 +22,8 @@ log = logging.getLogger("conveyor.worker")
 async def _serve(settings: Settings, queues: Sequence[TaskQueue]) -> None:
     from worker.main import WorkerDeps, run_workers
 
-    engine = create_engine(settings.database_url)
+    # An activity that meets a dropped connection is retried by Temporal.
+    engine = create_engine(settings.database_url, pre_ping=False)
     s3 = create_s3_client(settings)
     await asyncio.to_thread(ensure_bucket, s3, settings.s3_bucket)
     metrics = _metrics_server(settings)

@@ -151,6 +151,8 @@ def stack_settings(services: Services, prefix: str, **overrides: Any) -> Setting
         "retry_max_interval_seconds": 0.5,
         "heartbeat_timeout_seconds": 5,
         "log_level": "INFO",
+        # Catches a non-deterministic call in workflow code.
+        "workflow_sandbox": True,
         # Tests run retention themselves, when they mean to.
         "retention_schedule_enabled": False,
         **overrides,
@@ -191,6 +193,7 @@ async def worker_process(
             "S3_ENDPOINT_URL": services.s3_url,
             "TASK_QUEUE_PREFIX": prefix,
             "EXPORT_PART_SIZE_MB": "5",
+            "WORKFLOW_SANDBOX": "true",
             **env,
         },
         stderr=asyncio.subprocess.PIPE,

@@ -9,7 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import (
+    PollerBehaviorAutoscaling,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.ai_task import AiTaskActivities
 from activities.doc_ingest import DocIngestActivities
@@ -98,13 +104,15 @@ MODULES: dict[TaskQueue, WorkerModule] = {
         _export_activities,
         lambda settings: settings.worker_max_concurrent_activities,
     ),
-    # Model calls mostly wait on the network: many can share one worker.
+    # Model calls mostly wait on the network: many can share one worker. The
+    # provider holds them to AI_MAX_CONCURRENT_ACTIVITIES; twice as many slots
+    # let tasks do their database writes beside those calls, not between them.
     TaskQueue.AI: WorkerModule(
         "WorkerAiModule",
         TaskQueue.AI,
         [AiTaskWorkflow],
         _ai_activities,
-        lambda settings: settings.ai_max_concurrent_activities,
+        lambda settings: 2 * settings.ai_max_concurrent_activities,
     ),
     TaskQueue.EMAIL: WorkerModule(
         "WorkerEmailModule",
@@ -153,21 +161,37 @@ def _known() -> str:
 
 
 def build_workers(client: Client, deps: WorkerDeps, queues: Sequence[TaskQueue]) -> list[Worker]:
-    return [
-        Worker(
-            client,
-            task_queue=deps.settings.task_queue(queue),
-            workflows=list(MODULES[queue].workflows),
-            activities=list(MODULES[queue].activities(deps)),
-            max_concurrent_activities=MODULES[queue].concurrency(deps.settings),
-            max_concurrent_local_activities=MODULES[queue].concurrency(deps.settings),
-            interceptors=[JobLogContextInterceptor()],
-            # Heartbeats carry cancellation back to the activity; throttling them
-            # to 80% of the heartbeat timeout would let a cancel wait ~8 s.
-            max_heartbeat_throttle_interval=timedelta(seconds=1),
-        )
-        for queue in queues
-    ]
+    return [_build_worker(client, deps, MODULES[queue]) for queue in queues]
+
+
+def _build_worker(client: Client, deps: WorkerDeps, module: WorkerModule) -> Worker:
+    concurrency = module.concurrency(deps.settings)
+    return Worker(
+        client,
+        task_queue=deps.settings.task_queue(module.queue),
+        workflows=list(module.workflows),
+        activities=list(module.activities(deps)),
+        max_concurrent_activities=concurrency,
+        # A job's main activity may run locally (a one-call AI task): same cap.
+        max_concurrent_local_activities=concurrency,
+        # Most of these workflows end in the workflow task that starts them, so
+        # their tasks come from the normal queue, not the sticky one that fixed
+        # pollers favour 4 to 1; autoscaled pollers follow the backlog instead.
+        workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
+        activity_task_poller_behavior=PollerBehaviorAutoscaling(),
+        workflow_runner=_workflow_runner(deps.settings),
+        interceptors=[JobLogContextInterceptor()],
+        # Heartbeats carry cancellation back to the activity; throttling them
+        # to 80% of the heartbeat timeout would let a cancel wait ~8 s.
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
+    )
+
+
+def _workflow_runner(settings: Settings) -> WorkflowRunner:
+    """The sandbox re-imports a workflow's modules for every run: a quarter of
+    the worker's CPU for a short AI task. Our workflow modules are side-effect
+    free and every test runs them in the sandbox, so production can skip it."""
+    return SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
 
 
 async def run_workers(client: Client, deps: WorkerDeps, queues: Sequence[TaskQueue]) -> None:

@@ -7,6 +7,7 @@ another attempt could change: 429 and 5xx and lost connections are retried
 provider's own message.
 """
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -58,13 +59,19 @@ class OfflineProvider:
 
 
 class OpenAIProvider:
-    def __init__(self, client: AsyncOpenAI) -> None:
+    def __init__(self, client: AsyncOpenAI, max_in_flight: int) -> None:
         self._client = client
+        # The worker's cap on calls waiting on the model, whatever its slots.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
 
     def effective_model(self, requested: str) -> str:
         return requested
 
     async def complete(self, model: str, prompt: Prompt) -> Completion:
+        async with self._in_flight:
+            return await self._complete(model, prompt)
+
+    async def _complete(self, model: str, prompt: Prompt) -> Completion:
         try:
             response = await self._client.chat.completions.create(
                 model=model,
@@ -147,4 +154,4 @@ def create_provider(settings: Settings) -> Provider:
         max_retries=0,
         timeout=settings.openai_timeout_seconds,
     )
-    return OpenAIProvider(client)
+    return OpenAIProvider(client, settings.ai_max_concurrent_activities)

@@ -4,7 +4,9 @@ Every write is guarded so a late or repeated one (an activity retried after a
 crash, a heartbeat racing the end) can never move a finished run backwards.
 """
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -30,6 +32,14 @@ class JobRunMirror:
 
     async def attempt_started(self, job_run_id: str, info: activity.Info) -> None:
         """RUNNING with this attempt; also the Temporal run id, first known here."""
+        async with self.starting_attempt(job_run_id, info):
+            pass
+
+    @contextlib.asynccontextmanager
+    async def starting_attempt(
+        self, job_run_id: str, info: activity.Info
+    ) -> AsyncIterator[AsyncSession]:
+        """`attempt_started`, in a transaction the activity can read its own rows in."""
         async with self._session_maker.begin() as session:
             row = (
                 await session.execute(
@@ -47,6 +57,7 @@ class JobRunMirror:
             ).first()
             if row is not None:
                 await sync_entity(session, row[0])
+            yield session
         if row is not None and row[1] and row[0].started_at is not None:
             job_started(row[0].job_name, row[0].queued_at, row[0].started_at)
 

@@ -156,7 +156,7 @@ class JobSubmitter:
     ) -> tuple[JobRun, bool]:
         job_id = f"{kind.name.value}-{identity.dedupe_key[:24]}-{sequence}"
         entity_id = kind.entity_id_for(request.payload)
-        inserted_id = await self.session.scalar(
+        run = await self.session.scalar(
             insert(JobRun)
             .values(
                 job_id=job_id,
@@ -174,9 +174,9 @@ class JobSubmitter:
                 replay_of=request.replay_of,
             )
             .on_conflict_do_nothing(index_elements=[JobRun.job_id])
-            .returning(JobRun.id)
+            .returning(JobRun)
         )
-        if inserted_id is None:
+        if run is None:
             # A concurrent identical request won the insert; ours waited for its commit.
             winner = await self.session.scalar(select(JobRun).where(JobRun.job_id == job_id))
             assert winner is not None
@@ -184,8 +184,6 @@ class JobSubmitter:
                 raise _key_reused(winner)
             return winner, False
         await kind.create_entity(self.session, request.principal, entity_id, request.payload)
-        run = await self.session.get(JobRun, inserted_id)
-        assert run is not None
         return run, True
 
     async def _ensure_started(
