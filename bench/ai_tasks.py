@@ -1,14 +1,15 @@
 r"""AI task benchmark: one worker's throughput against a model with a fixed latency.
 
-Run `.venv/bin/python -m bench.ai_tasks` from the repository root; add
-`--concurrency 8,16,32` to compare several activity concurrencies in one run,
-and `--repeat 3` to measure each three times and keep the median (the machine
-is shared). Everything runs on this machine, in a temporary folder, on free
-ports: embedded PostgreSQL, SeaweedFS and a Temporal dev server, the API, the
-tests' OpenAI-compatible stub (`tests/openai_stub.py`, served from this
-process) answering every call after `--latency` seconds, and, for each
-measurement, a fresh worker serving only the `ai` queue with
-AI_MAX_CONCURRENT_ACTIVITIES set to the concurrency measured.
+Run `.venv/bin/python -m bench.ai_tasks` from the repository root. It
+measures at concurrency 8 and at the default AI_MAX_CONCURRENT_ACTIVITIES
+(32); `--concurrency 4,8,16` picks others, and `--repeat 3` measures each
+three times and keeps the median (the machine is shared). Everything runs on
+this machine, in a temporary folder, on free ports: embedded PostgreSQL,
+SeaweedFS and a Temporal dev server, the API, the tests' OpenAI-compatible
+stub (`tests/openai_stub.py`, served from this process) answering every call
+after `--latency` seconds, and, for each measurement, a fresh worker serving
+only the `ai` queue with AI_MAX_CONCURRENT_ACTIVITIES set to the concurrency
+measured (the most model calls it has in flight).
 
 Each measurement warms the fresh worker up with `--warmup` tasks, then submits
 `--tasks` SUMMARIZE tasks with distinct contents (so deduplication merges none)
@@ -16,19 +17,24 @@ through `POST /api/ai-tasks`, `--in-flight` requests at a time, and waits until
 every one is DONE. It fails unless the stub answered exactly one call per task
 (no retries), never more than the concurrency at once, and every task is DONE.
 
-How to read it: with C activities at once and L seconds per model call, no
+How to read it: with C model calls at once and L seconds per model call, no
 worker finishes T tasks sooner than the ideal T x L / C. `wall` runs from
 sending the first request to the last task's `finished_at` (PostgreSQL's clock,
 which is this machine's), and `ratio = ideal / wall` (goal >= 0.8). The columns
 after it say where the rest went: `submit` is how long the API took to accept
 every task, `1st call` how long after the first request the stub saw the first
 model call, `peak` the most calls the stub was answering at once (C at best),
-and `tail` the time from the last answer to the last task DONE.
+`answer` how long the stub took per call as it measured it (the latency, plus
+any wait for its own busy process), and `tail` the time from the last answer
+to the last task DONE. A second table gives the CPU time each part of the
+stack spent per task, and how busy the machine's CPUs were: where the stack
+shares a small machine, that, not the concurrency, sets the ceiling.
 """
 
 import argparse
 import asyncio
 import os
+import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -56,7 +62,7 @@ ORG = "bench-ai"
 RATIO_GOAL = 0.8
 POLL_SECONDS = 0.05
 READY_TIMEOUT_SECONDS = 60
-DEFAULT_CONCURRENCY: int = Settings.model_fields["ai_max_concurrent_activities"].default
+DEFAULT_CONCURRENCY: list[int] = [8, Settings.model_fields["ai_max_concurrent_activities"].default]
 FILLER = (
     "The quarterly review covers shipping delays, a new supplier in Rotterdam, the support"
     " backlog after the March release, and the plan to move invoicing to the new ledger."
@@ -68,6 +74,7 @@ class CountingStub(OpenAIStub):
     """The tests' stub, also noting when each call arrived and the most answered at once."""
 
     arrivals: list[float] = field(default_factory=list)
+    answer_seconds: list[float] = field(default_factory=list)
     in_flight: int = 0
     peak: int = 0
 
@@ -79,19 +86,22 @@ class CountingStub(OpenAIStub):
     async def _count(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        self.arrivals.append(time.time())
+        arrived = time.time()
+        self.arrivals.append(arrived)
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         try:
             return await call_next(request)
         finally:
             self.in_flight -= 1
+            self.answer_seconds.append(time.time() - arrived)
 
     def clear(self) -> None:
         """Forgets past calls; unlike `reset`, keeps the latency."""
         self.requests.clear()
         self.usages.clear()
         self.arrivals.clear()
+        self.answer_seconds.clear()
         self.peak = 0
 
 
@@ -133,6 +143,7 @@ class Measurement:
     submit: float
     first_call: float
     peak_calls: int
+    answer: float
     tail: float
     cpu: dict[str, float]
 
@@ -306,6 +317,7 @@ async def measure(bench: Bench, concurrency: int, label: str) -> Measurement:
         submit=batch.accepted - batch.started,
         first_call=min(arrivals) - batch.started,
         peak_calls=bench.stub.peak,
+        answer=statistics.mean(bench.stub.answer_seconds),
         tail=batch.finished - (max(arrivals) + args.latency),
         cpu=batch.cpu,
     )
@@ -363,14 +375,14 @@ def report(args: argparse.Namespace, results: list[Measurement]) -> None:
     )
     say(
         f"{'concurrency':>11}{'wall s':>8}{'jobs/s':>8}{'ideal s':>9}{'ratio':>7}{'goal':>6}"
-        f"{'submit s':>10}{'1st call s':>12}{'peak':>6}{'tail s':>8}"
+        f"{'submit s':>10}{'1st call s':>12}{'peak':>6}{'answer ms':>11}{'tail s':>8}"
     )
     for m in results:
         verdict = "PASS" if m.ratio >= RATIO_GOAL else "MISS"
         say(
             f"{m.concurrency:>11}{m.wall:>8.2f}{m.jobs_per_second:>8.1f}{m.ideal:>9.2f}"
             f"{m.ratio:>7.2f}{verdict:>6}{m.submit:>10.2f}{m.first_call:>12.2f}"
-            f"{m.peak_calls:>6}{m.tail:>8.2f}"
+            f"{m.peak_calls:>6}{m.answer * 1000:>11.0f}{m.tail:>8.2f}"
         )
     say(f"ratio = ideal / wall, ideal = tasks x latency / concurrency; goal >= {RATIO_GOAL}")
     parts = list(results[0].cpu)
@@ -402,8 +414,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--concurrency",
         type=concurrencies,
-        default=[DEFAULT_CONCURRENCY],
-        help=f"AI_MAX_CONCURRENT_ACTIVITIES, or a list: 8,16,32 (default {DEFAULT_CONCURRENCY})",
+        default=DEFAULT_CONCURRENCY,
+        help="AI_MAX_CONCURRENT_ACTIVITIES to measure at, e.g. 4,8,16"
+        f" (default {','.join(map(str, DEFAULT_CONCURRENCY))})",
     )
     parser.add_argument(
         "--in-flight", type=positive, default=20, help="submissions the client keeps in flight"

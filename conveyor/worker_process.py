@@ -6,8 +6,6 @@ import signal
 from collections.abc import Sequence
 from http.server import ThreadingHTTPServer
 
-import uvloop
-
 from conveyor.constants import TaskQueue
 from conveyor.db import create_engine, create_session_maker
 from conveyor.logs import configure_logging
@@ -74,6 +72,4 @@ def _metrics_server(settings: Settings) -> ThreadingHTTPServer | None:
 def run_worker_process(settings: Settings, queues: Sequence[TaskQueue]) -> None:
     configure_logging(settings.log_level)
     return_large_buffers_to_the_os()
-    # uvloop: the worker spends much of its time on small socket reads and
-    # writes (PostgreSQL, the model's HTTP API), which it does at less CPU.
-    uvloop.run(_serve(settings, queues))
+    asyncio.run(_serve(settings, queues))
