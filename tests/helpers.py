@@ -2,6 +2,8 @@
 
 import asyncio
 import contextlib
+import csv
+import io
 import os
 import sys
 import uuid
@@ -218,3 +220,20 @@ async def _collect_lines(worker: WorkerProcess) -> None:
         worker.lines.append(line.decode(errors="replace"))
         if "started task_queue=" in worker.lines[-1]:
             worker.ready.set()
+
+
+async def assert_one_complete_export(
+    stack: Stack, org_id: str, run: dict[str, Any], rows: int
+) -> None:
+    """The org has exactly one exported file, the run's, with every row once
+    and no multipart upload left open."""
+    files = await stack.sql("SELECT id, key FROM file_objects WHERE org_id = $1", org_id)
+    assert [str(f["id"]) for f in files] == [run["result"]["fileObjectId"]]
+    s3 = create_s3_client(stack.settings)
+    key = files[0]["key"]
+    body = (await asyncio.to_thread(s3.get_object, Bucket="conveyor", Key=key))["Body"].read()
+    lines = list(csv.reader(io.StringIO(body.decode(), newline="")))
+    assert len(lines) == rows + 1 == run["result"]["rowCount"] + 1
+    assert len({line[0] for line in lines[1:]}) == rows
+    uploads = await asyncio.to_thread(s3.list_multipart_uploads, Bucket="conveyor", Prefix=key)
+    assert uploads.get("Uploads", []) == []
