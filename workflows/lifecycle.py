@@ -33,9 +33,10 @@ T = TypeVar("T")
 # cause, except that a local activity's ApplicationError arrives unwrapped.
 ACTIVITY_FAILURES = (ActivityError, ApplicationError)
 
-# The mirror write must land eventually: a database outage delays it, never drops it.
+# How long a job whose org is at its cap waits before asking for a slot again.
 _SLOT_WAIT_FIRST = timedelta(seconds=1)
 _SLOT_WAIT_MAX = timedelta(seconds=30)
+# The mirror write must land eventually: a database outage delays it, never drops it.
 _MIRROR_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=0)
 
 
