@@ -153,8 +153,9 @@ async def activity_kinds(stack: Stack, job_id: str) -> Counter[str]:
     history = await client.get_workflow_handle(job_id).fetch_history()
     kinds: Counter[str] = Counter()
     for event in history.events:
-        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
-            payload = event.marker_recorded_event_attributes.details["data"].payloads[0]
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name == "core_local_activity":
+            payload = marker.details["data"].payloads[0]
             kinds[f"local:{json.loads(payload.data)['activity_type']}"] += 1
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             kinds[event.activity_task_scheduled_event_attributes.activity_type.name] += 1

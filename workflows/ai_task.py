@@ -26,6 +26,7 @@ from workflows.lifecycle import ACTIVITY_FAILURES, execute_job_activity, failure
 # Bounds one model call (the client's own timeout is OPENAI_TIMEOUT_SECONDS).
 _ONE_CALL_TIMEOUT = timedelta(minutes=10)
 _MANY_CALLS_TIMEOUT = timedelta(minutes=30)
+_ONE_CALL_PATCH = "ai-task-one-call-local-activity"
 
 
 @workflow.defn(name=JobName.AI_TASK.value)
@@ -36,17 +37,19 @@ class AiTaskWorkflow:
 
     async def _answer(self, request: AiTaskWorkflowInput) -> AiTaskResult:
         task = AiTaskActivityInput(job=request.job, ai_task_id=request.ai_task_id)
-        try:
-            return await execute_job_activity(
-                AiTaskActivities.run_short_ai_task,
-                task,
-                request.retry,
-                _ONE_CALL_TIMEOUT,
-                local=True,
-            )
-        except ACTIVITY_FAILURES as err:
-            if failure_type(err) != NEEDS_MANY_CALLS:
-                raise
+        # Tasks started before the one-call path existed replay without it.
+        if workflow.patched(_ONE_CALL_PATCH):
+            try:
+                return await execute_job_activity(
+                    AiTaskActivities.run_short_ai_task,
+                    task,
+                    request.retry,
+                    _ONE_CALL_TIMEOUT,
+                    local=True,
+                )
+            except ACTIVITY_FAILURES as err:
+                if failure_type(err) != NEEDS_MANY_CALLS:
+                    raise
         return await execute_job_activity(
             AiTaskActivities.run_ai_task, task, request.retry, _MANY_CALLS_TIMEOUT
         )

@@ -31,6 +31,8 @@ T = TypeVar("T")
 
 # How a failed activity reaches the workflow: an ActivityError around the
 # cause, except that a local activity's ApplicationError arrives unwrapped.
+# `run_job` treats an ApplicationError the workflow raises itself the same
+# way: the workflow fails, so the job must end FAILED too, not stay RUNNING.
 ACTIVITY_FAILURES = (ActivityError, ApplicationError)
 
 # How long a job whose org is at its cap waits before asking for a slot again.

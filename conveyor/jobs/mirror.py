@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -39,7 +39,10 @@ class JobRunMirror:
     async def starting_attempt(
         self, job_run_id: str, info: activity.Info
     ) -> AsyncIterator[AsyncSession]:
-        """`attempt_started`, in a transaction the activity can read its own rows in."""
+        """`attempt_started`, in a transaction the activity can read its own rows in.
+
+        Keep the block to reads: an exception in it rolls the RUNNING write back.
+        """
         async with self._session_maker.begin() as session:
             row = (
                 await session.execute(
@@ -47,6 +50,9 @@ class JobRunMirror:
                     .where(JobRun.id == uuid.UUID(job_run_id), _NOT_FINISHED)
                     .values(
                         status=JobStatus.RUNNING.value,
+                        # A new attempt starts over: its bar too (a late
+                        # retry of an older attempt leaves it alone).
+                        progress=case((JobRun.attempt < info.attempt, 0), else_=JobRun.progress),
                         attempt=func.greatest(JobRun.attempt, info.attempt),
                         run_id=func.coalesce(JobRun.run_id, info.workflow_run_id),
                         started_at=func.coalesce(JobRun.started_at, func.now()),
