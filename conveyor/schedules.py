@@ -1,11 +1,19 @@
 """Temporal Schedules that workers keep in line with their settings."""
 
 import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
     Schedule,
+    ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
@@ -23,6 +31,29 @@ def system_search_attributes(job_name: JobName) -> TypedSearchAttributes:
             SearchAttributePair(SA_ORG_ID, SYSTEM_ORG),
             SearchAttributePair(SA_JOB_NAME, job_name.value),
         ]
+    )
+
+
+def periodic_schedule(
+    job_name: JobName,
+    schedule_id: str,
+    task_queue: str,
+    every: timedelta,
+    args: Sequence[Any] = (),
+) -> Schedule:
+    """Starts the system job every `every`; a run still going when the next
+    is due makes that next one skip."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            job_name.value,
+            args=args,
+            # Temporal appends the scheduled time: each run has its own id.
+            id=schedule_id,
+            task_queue=task_queue,
+            typed_search_attributes=system_search_attributes(job_name),
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
 
 

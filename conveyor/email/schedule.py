@@ -10,22 +10,13 @@ import logging
 import uuid
 from datetime import timedelta
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    WorkflowHandle,
-)
+from temporalio.client import Client, Schedule, ScheduleOverlapPolicy, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from conveyor.constants import JobName, TaskQueue
 from conveyor.email.payloads import EmailTickInput
 from conveyor.jobs.payloads import RetrySpec
-from conveyor.schedules import ensure_schedule, system_search_attributes
+from conveyor.schedules import ensure_schedule, periodic_schedule, system_search_attributes
 from conveyor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,22 +42,12 @@ def tick_input(settings: Settings) -> EmailTickInput:
 
 
 def build_schedule(settings: Settings) -> Schedule:
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            JobName.EMAIL_TICK.value,
-            tick_input(settings),
-            # Temporal appends the scheduled time: each tick has its own id.
-            id=schedule_id(settings),
-            task_queue=settings.task_queue(TaskQueue.EMAIL),
-            typed_search_attributes=system_search_attributes(JobName.EMAIL_TICK),
-        ),
-        spec=ScheduleSpec(
-            intervals=[
-                ScheduleIntervalSpec(every=timedelta(seconds=settings.email_tick_interval_seconds))
-            ]
-        ),
-        # A tick still sending when the next is due: the next one is skipped.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    return periodic_schedule(
+        JobName.EMAIL_TICK,
+        schedule_id(settings),
+        settings.task_queue(TaskQueue.EMAIL),
+        timedelta(seconds=settings.email_tick_interval_seconds),
+        [tick_input(settings)],
     )
 
 

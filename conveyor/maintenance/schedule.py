@@ -2,18 +2,10 @@
 
 from datetime import timedelta
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client
 
 from conveyor.constants import JobName, TaskQueue
-from conveyor.schedules import ensure_schedule, system_search_attributes
+from conveyor.schedules import ensure_schedule, periodic_schedule
 from conveyor.settings import Settings
 
 
@@ -22,18 +14,10 @@ def retention_schedule_id(settings: Settings) -> str:
 
 
 async def ensure_retention_schedule(client: Client, settings: Settings) -> None:
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            JobName.RETENTION.value,
-            id=retention_schedule_id(settings),
-            task_queue=settings.task_queue(TaskQueue.MAINTENANCE),
-            typed_search_attributes=system_search_attributes(JobName.RETENTION),
-        ),
-        spec=ScheduleSpec(
-            intervals=[
-                ScheduleIntervalSpec(every=timedelta(hours=settings.retention_interval_hours))
-            ]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    schedule = periodic_schedule(
+        JobName.RETENTION,
+        retention_schedule_id(settings),
+        settings.task_queue(TaskQueue.MAINTENANCE),
+        timedelta(hours=settings.retention_interval_hours),
     )
     await ensure_schedule(client, retention_schedule_id(settings), schedule)
