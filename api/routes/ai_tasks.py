@@ -4,18 +4,11 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from api.deps import (
-    CorrelationId,
-    CurrentPrincipal,
-    IdempotencyKey,
-    SessionDep,
-    SettingsDep,
-    SubmitterDep,
-)
-from api.jobs import accept_job
+from api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from api.jobs import JobIntakeDep
 from api.schemas import AiTaskOut, Schema
 from conveyor.ai.service import (
     AI_TASK_JOB,
@@ -30,18 +23,8 @@ router = APIRouter(prefix="/api", tags=["ai tasks"])
 
 
 @router.post("/ai-tasks", status_code=202)
-async def start_ai_task(
-    request: AiTaskRequest,
-    submitter: SubmitterDep,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
-    return await accept_job(
-        submitter, AI_TASK_JOB, request, principal, idempotency_key, correlation_id, response,
-        entity_field="aiTaskId",
-    )  # fmt: skip
+async def start_ai_task(request: AiTaskRequest, intake: JobIntakeDep) -> dict[str, Any]:
+    return await intake.accept(AI_TASK_JOB, request, entity_field="aiTaskId")
 
 
 @router.get("/ai-tasks/{ai_task_id}")

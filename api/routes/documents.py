@@ -8,17 +8,9 @@ from fastapi import APIRouter, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from api.deps import (
-    CorrelationId,
-    CurrentPrincipal,
-    IdempotencyKey,
-    SessionDep,
-    SettingsDep,
-    SubmitterDep,
-)
-from api.jobs import accept_job
+from api.deps import CorrelationId, CurrentPrincipal, SessionDep, SettingsDep, SubmitterDep
+from api.jobs import JobIntake, JobIntakeDep
 from api.schemas import DocumentArtifactOut, DocumentOut, DocumentPageOut
-from conveyor.auth import Principal
 from conveyor.documents.service import (
     DOC_INGEST_JOB,
     DocIngestRequest,
@@ -29,7 +21,6 @@ from conveyor.documents.service import (
     store_upload,
     upload_key,
 )
-from conveyor.jobs.submit import JobSubmitter
 from conveyor.models import Document
 from conveyor.tenancy import get_owned
 
@@ -43,18 +34,9 @@ async def _chunks(file: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def _ingest(
-    submitter: JobSubmitter,
-    document_id: uuid.UUID,
-    principal: Principal,
-    idempotency_key: str | None,
-    correlation_id: str,
-    response: Response,
-) -> dict[str, Any]:
-    return await accept_job(
-        submitter, DOC_INGEST_JOB, DocIngestRequest(document_id=document_id), principal,
-        idempotency_key, correlation_id, response, entity_field="documentId",
-    )  # fmt: skip
+async def _ingest(intake: JobIntake, document_id: uuid.UUID) -> dict[str, Any]:
+    request = DocIngestRequest(document_id=document_id)
+    return await intake.accept(DOC_INGEST_JOB, request, entity_field="documentId")
 
 
 @router.post("", status_code=201)
@@ -80,8 +62,9 @@ async def upload_document(
     if not ingest:
         return body
     response.status_code = 202
-    job = await _ingest(submitter, document.id, principal, None, correlation_id, response)
-    return {**body, **job}
+    # Each upload is a new document: no Idempotency-Key can name its ingest.
+    intake = JobIntake(submitter, principal, correlation_id, None, response)
+    return {**body, **await _ingest(intake, document.id)}
 
 
 class FromFileRequest(BaseModel):
@@ -101,17 +84,8 @@ async def create_from_file(
 
 
 @router.post("/{document_id}/ingest", status_code=202)
-async def ingest_document(
-    document_id: uuid.UUID,
-    submitter: SubmitterDep,
-    principal: CurrentPrincipal,
-    correlation_id: CorrelationId,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
-    return await _ingest(
-        submitter, document_id, principal, idempotency_key, correlation_id, response
-    )
+async def ingest_document(document_id: uuid.UUID, intake: JobIntakeDep) -> dict[str, Any]:
+    return await _ingest(intake, document_id)
 
 
 @router.get("/{document_id}")
