@@ -52,9 +52,8 @@ from temporalio.client import Client
 from bench import common
 from bench.common import in_scratch_stack, load_average, positive, say, start_api, start_stack
 from conveyor import devstack
-from conveyor.auth import create_token
 from conveyor.constants import TaskQueue
-from conveyor.db import asyncpg_dsn, create_engine, create_session_maker
+from conveyor.db import asyncpg_dsn
 from conveyor.settings import Settings
 from tests.openai_stub import OpenAIStub, running_stub
 
@@ -176,15 +175,6 @@ def child_env(settings: Settings, openai_base_url: str, log_level: str) -> dict[
         "OPENAI_BASE_URL": openai_base_url,
         "LOG_LEVEL": log_level,
     }
-
-
-async def create_bench_token(database_url: str) -> str:
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with create_session_maker(engine).begin() as session:
-            return await create_token(session, ORG, "bench", "bench/ai_tasks.py")
-    finally:
-        await engine.dispose()
 
 
 async def polls_both(temporal: Client, queue: str, pid: int) -> bool:
@@ -341,7 +331,8 @@ async def measure_all(
     args: argparse.Namespace, settings: Settings, workdir: Path, services: list[devstack.Service]
 ) -> list[Measurement]:
     """Serves the stub from this event loop while the API and the workers call it."""
-    token = await create_bench_token(settings.database_url)
+    tokens = await common.create_bench_tokens(settings.database_url, [ORG], "bench/ai_tasks.py")
+    token = tokens[ORG]
     stub = CountingStub(latency=args.latency)
     async with running_stub(stub):
         env = child_env(settings, stub.base_url, args.log_level)

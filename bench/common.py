@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from conveyor import devstack, migrate
+from conveyor.auth import create_token
+from conveyor.db import create_engine, create_session_maker
 from conveyor.settings import Settings
 
 T = TypeVar("T")
@@ -46,6 +48,16 @@ def start_stack(workdir: Path, services: list[devstack.Service]) -> Settings:
         temporal_address=temporal.url,
         task_queue_prefix=f"bench-{uuid.uuid4().hex[:8]}-",
     )
+
+
+async def create_bench_tokens(database_url: str, orgs: list[str], script: str) -> dict[str, str]:
+    """An API token per org, named after the benchmark `script` that asked."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with create_session_maker(engine).begin() as session:
+            return {org: await create_token(session, org, "bench", script) for org in orgs}
+    finally:
+        await engine.dispose()
 
 
 def child_env(settings: Settings) -> dict[str, str]:
@@ -93,21 +105,40 @@ STACK_PROCESSES = {
     "PostgreSQL": "postgres",
     "S3": "weed ",
 }
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(proc: Path) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (field 3 onwards)."""
+    return (proc / "stat").read_text().rsplit(")", 1)[1].split()
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot, whoever used them."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(value) for value in Path("/proc/stat").read_text().split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system time of `pid` and of the children it has waited for (tesseract)."""
+    utime, stime, cutime, cstime = (int(v) for v in _stat_fields(Path(f"/proc/{pid}"))[11:15])
+    return (utime + stime + cutime + cstime) / CLOCK_TICKS
 
 
 def cpu_snapshot() -> dict[int, tuple[str, float]]:
-    """Every process's command line and CPU seconds (user + system) so far."""
+    """Every process's command line and own CPU seconds (user + system) so far."""
     snapshot = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            stat = _stat_fields(entry)
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue  # it exited meanwhile
-        snapshot[int(entry.name)] = (command, (int(stat[11]) + int(stat[12])) / _CLOCK_TICKS)
+        snapshot[int(entry.name)] = (command, (int(stat[11]) + int(stat[12])) / CLOCK_TICKS)
     return snapshot
 
 

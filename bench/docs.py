@@ -82,17 +82,19 @@ from temporalio.client import Client
 
 from bench.common import (
     child_env,
+    create_bench_tokens,
     in_scratch_stack,
     load_average,
+    machine_busy_seconds,
     positive,
+    process_cpu_seconds,
     say,
     start_api,
     start_stack,
 )
 from conveyor import devstack
-from conveyor.auth import create_token
 from conveyor.constants import JobStatus, TaskQueue
-from conveyor.db import asyncpg_dsn, create_engine, create_session_maker
+from conveyor.db import asyncpg_dsn
 from conveyor.settings import Settings
 from tests.sample_documents import text_pdf
 
@@ -110,7 +112,6 @@ SCAN_SIZE = (1240, 1754)  # A4 at 150 DPI
 SCAN_DPI = 150
 SCAN_FONT_PX = 23  # 11 pt at 150 DPI
 CPUS = os.cpu_count() or 1
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DEFAULT_DPI: int = Settings.model_fields["doc_ocr_dpi"].default
 DEFAULT_BATCH: int = Settings.model_fields["doc_pages_per_batch"].default
 VOCABULARY = (
@@ -185,21 +186,6 @@ class Results:
 
 
 # CPU accounting
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores have spent busy since boot, whoever used them."""
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (
-        int(value) for value in Path("/proc/stat").read_text().split()[1:9]
-    )
-    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User and system time of `pid` and of the children it has waited for (tesseract)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
-    return (utime + stime + cutime + cstime) / CLOCK_TICKS
 
 
 def processes_cpu_seconds(pids: tuple[int, ...]) -> float:
@@ -375,15 +361,6 @@ def worker_env(args: argparse.Namespace) -> dict[str, str]:
         "DOC_PAGES_PER_BATCH": str(args.batch),
         "DOC_MAX_CONCURRENT_ACTIVITIES": str(args.concurrency),
     }
-
-
-async def create_bench_token(database_url: str) -> str:
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with create_session_maker(engine).begin() as session:
-            return await create_token(session, ORG, "bench", "bench/docs.py")
-    finally:
-        await engine.dispose()
 
 
 def start_worker(env: dict[str, str], log_path: Path) -> devstack.Service:
@@ -618,7 +595,7 @@ async def measure(
     services: list[devstack.Service],
     inputs: tuple[list[Document], list[Document]],
 ) -> Results:
-    token = await create_bench_token(settings.database_url)
+    token = (await create_bench_tokens(settings.database_url, [ORG], "bench/docs.py"))[ORG]
     env = child_env(settings)
     api_url = await asyncio.to_thread(start_api, env, workdir, services)
     workers = [

